@@ -1,0 +1,44 @@
+"""Providers resource: register, list, get, update, delete."""
+from flask import Blueprint
+
+from .. import provider_store
+from ..envelope import ok
+from ..schemas import provider_schema
+from .common import json_body
+
+bp = Blueprint("providers", __name__)
+
+
+@bp.get("/providers")
+def list_providers():
+    return ok([provider_store.to_dict(p) for p in provider_store.list_all()])
+
+
+@bp.post("/providers")
+def create_provider():
+    data = provider_schema.load(json_body())
+    return ok(provider_store.to_dict(provider_store.create(data)), 201)
+
+
+@bp.get("/providers/<id_or_name>")
+def get_provider(id_or_name):
+    return ok(provider_store.to_dict(provider_store.get(id_or_name)))
+
+
+@bp.put("/providers/<id_or_name>")
+def update_provider(id_or_name):
+    provider = provider_store.get(id_or_name)
+    changes = json_body()
+    # Validate the merged result so per-type rules (envVar, baseUrl) hold after the change.
+    changed = provider_schema.load(changes, partial=True)
+    merged = provider_schema.load({**provider_store.to_input(provider), **changes})
+    data = {key: merged.get(key) for key in changed}
+    return ok(provider_store.to_dict(provider_store.update(provider, data)))
+
+
+@bp.delete("/providers/<id_or_name>")
+def delete_provider(id_or_name):
+    provider = provider_store.get(id_or_name)
+    body = provider_store.to_dict(provider)
+    provider_store.delete(provider)
+    return ok(body)

@@ -1,0 +1,56 @@
+"""Settings: defaults, then the environment, then explicit overrides (tests pass these)."""
+import os
+
+DEFAULT_DATA_DIR = "var"
+
+# name -> (default, parser). Every entry here is documented in the README's configuration table.
+SETTINGS = {
+    "DATABASE_URL": (None, str),
+    "DATA_DIR": (DEFAULT_DATA_DIR, str),
+    "GATEWAY_API_KEYS": ("", str),
+    "LOG_LEVEL": ("INFO", str),
+    "LOG_FORMAT": ("text", str),
+    "MAX_REQUEST_BYTES": (40 * 1024 * 1024, int),
+    "MAX_AUDIO_BYTES": (25 * 1024 * 1024, int),
+    "UPSTREAM_CONNECT_TIMEOUT": (5.0, float),
+    "UPSTREAM_READ_TIMEOUT": (120.0, float),
+    "UPSTREAM_MAX_RETRIES": (2, int),
+    "UPSTREAM_RETRY_BACKOFF": (0.25, float),
+    "UPSTREAM_RETRY_AFTER_MAX": (10.0, float),
+    "UPSTREAM_POOL_SIZE": (1000, int),
+    "ANTHROPIC_DEFAULT_MAX_TOKENS": (4096, int),
+    "LOG_BODIES": (False, "bool"),
+    "LOG_BODY_MAX_BYTES": (16 * 1024, int),
+    "USAGE_RETENTION_DAYS": (0, int),
+    "METRICS_ENABLED": (True, "bool"),
+}
+
+TRUE = {"1", "true", "yes", "on"}
+
+
+def _parse(value, parser):
+    if parser == "bool":
+        return value if isinstance(value, bool) else str(value).strip().lower() in TRUE
+    return parser(value)
+
+
+def load_config(overrides=None, environ=None):
+    """Build the settings dict. Overrides win over the environment, which wins over defaults."""
+    environ = os.environ if environ is None else environ
+    overrides = overrides or {}
+    config = {}
+    for name, (default, parser) in SETTINGS.items():
+        if name in overrides:
+            value = overrides[name]
+        elif environ.get(name) not in (None, ""):
+            value = environ[name]
+        else:
+            value = default
+        config[name] = _parse(value, parser) if value is not None else None
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = "sqlite:///" + os.path.join(config["DATA_DIR"], "inference_gateway.db")
+    config["API_KEYS"] = [k.strip() for k in config["GATEWAY_API_KEYS"].split(",") if k.strip()]
+    # Anything else a test passes (e.g. TESTING) is kept as given.
+    for name, value in overrides.items():
+        config.setdefault(name, value)
+    return config

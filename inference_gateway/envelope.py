@@ -1,0 +1,91 @@
+"""The response envelope and the error handlers that put every failure into it."""
+import logging
+
+from flask import jsonify
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from . import errors
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: errors.BAD_REQUEST,
+    401: errors.UNAUTHORIZED,
+    404: errors.NOT_FOUND,
+    405: errors.METHOD_NOT_ALLOWED,
+    409: errors.CONFLICT,
+    413: errors.PAYLOAD_TOO_LARGE,
+    429: errors.RATE_LIMITED,
+}
+
+HTTP_MESSAGES = {
+    400: "the request could not be understood",
+    404: "no such resource",
+    405: "method not allowed on this resource",
+    413: "request body is too large",
+}
+
+
+def ok(data, status=200):
+    return jsonify({"success": True, "data": data}), status
+
+
+def error_response(exc: errors.GatewayError):
+    response = jsonify(exc.to_dict())
+    response.status_code = exc.status
+    for name, value in exc.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def validation_message(messages):
+    """One readable sentence from marshmallow's nested messages: 'name: Missing data...'."""
+    parts = []
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), sub)
+        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            parts.append(f"{prefix}: {' '.join(value)}" if prefix else " ".join(value))
+        elif isinstance(value, list):
+            for item in value:
+                walk(prefix, item)
+        else:
+            parts.append(f"{prefix}: {value}" if prefix else str(value))
+
+    walk("", messages)
+    return "; ".join(parts) or "invalid request"
+
+
+def register(app):
+    @app.errorhandler(errors.GatewayError)
+    def _gateway_error(exc):
+        if exc.status >= 500:
+            log.warning("%s: %s", exc.code, exc.message)
+        return error_response(exc)
+
+    @app.errorhandler(ValidationError)
+    def _validation_error(exc):
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        details = {k: v if isinstance(v, list) else [str(v)] for k, v in messages.items()}
+        return error_response(errors.BadRequest(validation_message(messages), details=details))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc):
+        code = HTTP_CODES.get(exc.code, errors.BAD_REQUEST if exc.code < 500 else errors.INTERNAL_ERROR)
+        message = HTTP_MESSAGES.get(exc.code) or (exc.description or exc.name)
+        if exc.code == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH")
+            message = f"request body is larger than the {limit} bytes this gateway accepts"
+        err = errors.GatewayError(message, status=exc.code, code=code)
+        response = error_response(err)
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        log.exception("unhandled error")
+        return error_response(errors.GatewayError("internal error; see the gateway's log"))

@@ -1,0 +1,98 @@
+"""The gateway's error hierarchy: every failure a client sees is one of these."""
+
+# Codes are part of the public contract; define them once.
+BAD_REQUEST = "BAD_REQUEST"
+UNAUTHORIZED = "UNAUTHORIZED"
+NOT_FOUND = "NOT_FOUND"
+METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+CONFLICT = "CONFLICT"
+PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+UNSUPPORTED = "UNSUPPORTED"
+NO_PROVIDER = "NO_PROVIDER"
+PROVIDER_NOT_CONFIGURED = "PROVIDER_NOT_CONFIGURED"
+RATE_LIMITED = "RATE_LIMITED"
+UPSTREAM_ERROR = "UPSTREAM_ERROR"
+UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT"
+INTERNAL_ERROR = "INTERNAL_ERROR"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+
+
+class GatewayError(Exception):
+    """An error with an HTTP status, a stable code and a message a person can act on."""
+
+    status = 500
+    code = INTERNAL_ERROR
+
+    def __init__(self, message, *, status=None, code=None, details=None, headers=None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        self.details = details
+        self.headers = dict(headers or {})
+
+    def to_dict(self):
+        error = {"code": self.code, "message": self.message}
+        if self.details:
+            error["details"] = self.details
+        return {"success": False, "error": error}
+
+
+class BadRequest(GatewayError):
+    status, code = 400, BAD_REQUEST
+
+
+class Unauthorized(GatewayError):
+    status, code = 401, UNAUTHORIZED
+
+
+class NotFound(GatewayError):
+    status, code = 404, NOT_FOUND
+
+
+class Conflict(GatewayError):
+    status, code = 409, CONFLICT
+
+
+class PayloadTooLarge(GatewayError):
+    status, code = 413, PAYLOAD_TOO_LARGE
+
+
+class Unsupported(GatewayError):
+    status, code = 400, UNSUPPORTED
+
+
+class NoProvider(GatewayError):
+    status, code = 400, NO_PROVIDER
+
+
+class ProviderNotConfigured(GatewayError):
+    status, code = 400, PROVIDER_NOT_CONFIGURED
+
+
+class RateLimited(GatewayError):
+    status, code = 429, RATE_LIMITED
+
+    def __init__(self, message, *, retry_after=None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.headers["Retry-After"] = str(max(1, int(round(retry_after))))
+
+
+class UpstreamError(GatewayError):
+    status, code = 502, UPSTREAM_ERROR
+
+
+class UpstreamTimeout(GatewayError):
+    status, code = 504, UPSTREAM_TIMEOUT
+
+
+class ServiceUnavailable(GatewayError):
+    status, code = 503, SERVICE_UNAVAILABLE
+
+
+def unsupported(provider_name, operation):
+    return Unsupported(f"provider '{provider_name}' does not support {operation}")

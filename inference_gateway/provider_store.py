@@ -1,0 +1,124 @@
+"""Registered providers: lookup by id or name, create, update, delete, and the adapter for one."""
+import os
+
+from peewee import IntegrityError
+
+from . import errors
+from .db import database
+from .models import Provider, ProviderModel, new_id, utcnow
+from .providers import PROVIDER_TYPES
+from .types import ProviderConfig
+
+FIELDS = ("name", "type", "default_model", "env_var", "base_url")
+
+
+def iso(dt):
+    """ISO-8601 UTC with milliseconds and Z, as the API reference shows."""
+    if dt is None:
+        return None
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def effective_base_url(provider):
+    return provider.base_url or PROVIDER_TYPES[provider.type].default_base_url
+
+
+def to_dict(provider):
+    return {
+        "id": provider.id,
+        "name": provider.name,
+        "type": provider.type,
+        "defaultModel": provider.default_model,
+        "envVar": provider.env_var,
+        "baseUrl": effective_base_url(provider),
+        "keyConfigured": bool(provider.env_var and os.environ.get(provider.env_var)),
+        "created": iso(provider.created),
+        "updated": iso(provider.updated),
+    }
+
+
+def to_input(provider):
+    """The provider as schema input, so an update can be validated as a whole."""
+    return {"name": provider.name, "type": provider.type, "defaultModel": provider.default_model,
+            "envVar": provider.env_var, "baseUrl": provider.base_url}
+
+
+def find(id_or_name):
+    """The provider with this id or (case-insensitive) name, or None."""
+    if not id_or_name:
+        return None
+    key = str(id_or_name).strip()
+    return (Provider.get_or_none(Provider.id == key)
+            or Provider.get_or_none(Provider.name_key == key.lower()))
+
+
+def get(id_or_name):
+    provider = find(id_or_name)
+    if provider is None:
+        raise errors.NotFound(f"provider '{id_or_name}' not found")
+    return provider
+
+
+def list_all():
+    return list(Provider.select().order_by(Provider.created, Provider.id))
+
+
+def first_of_type(type_name):
+    """The earliest-registered provider of a type (auto-resolution picks this one)."""
+    return (Provider.select().where(Provider.type == type_name)
+            .order_by(Provider.created, Provider.id).first())
+
+
+def _conflict(name):
+    return errors.Conflict(f"a provider named '{name}' already exists")
+
+
+def create(data):
+    with database.atomic():
+        if Provider.get_or_none(Provider.name_key == data["name"].lower()):
+            raise _conflict(data["name"])
+        now = utcnow()
+        for _ in range(5):
+            pid = new_id()
+            if not Provider.get_or_none(Provider.id == pid):
+                break
+        try:
+            return Provider.create(id=pid, name_key=data["name"].lower(), created=now, updated=now,
+                                   **{f: data.get(f) for f in FIELDS})
+        except IntegrityError:
+            raise _conflict(data["name"]) from None
+
+
+def update(provider, data):
+    with database.atomic():
+        if "name" in data and data["name"].lower() != provider.name_key:
+            if Provider.get_or_none(Provider.name_key == data["name"].lower()):
+                raise _conflict(data["name"])
+            provider.name_key = data["name"].lower()
+        for field in FIELDS:
+            if field in data:
+                setattr(provider, field, data[field])
+        provider.updated = max(utcnow(), provider.updated)
+        try:
+            provider.save()
+        except IntegrityError:
+            raise _conflict(data["name"]) from None
+    return provider
+
+
+def delete(provider):
+    with database.atomic():
+        ProviderModel.delete().where(ProviderModel.provider == provider.id).execute()
+        provider.delete_instance()
+    return provider
+
+
+def config_of(provider):
+    return ProviderConfig(id=provider.id, name=provider.name, type=provider.type,
+                          base_url=effective_base_url(provider), env_var=provider.env_var,
+                          default_model=provider.default_model)
+
+
+def adapter_for(provider, settings):
+    """A fresh adapter instance for one call."""
+    return PROVIDER_TYPES[provider.type](config_of(provider), settings)

@@ -1,0 +1,250 @@
+"""The provider interface, and the HTTP behaviour every adapter shares (auth, retries, error mapping)."""
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import requests
+
+from .. import errors
+from .http import HttpSettings, backoff_delay, get_session, parse_retry_after
+from .sse import iter_events
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS = {500, 502, 503, 504, 529}
+
+
+@dataclass
+class ProviderSettings:
+    http: HttpSettings
+    # Anthropic requires max_tokens; this applies when the caller gives none.
+    anthropic_default_max_tokens: int = 4096
+
+
+@dataclass
+class UpstreamFailure:
+    """What an adapter makes of an upstream error reply."""
+
+    message: str
+    retry_after: Optional[float] = None
+    retryable: Optional[bool] = None  # None: decide from the status
+
+
+class Provider:
+    """One registered provider. Instances are per call: cheap, and they carry per-call timing."""
+
+    type: str = ""
+    label: str = ""
+    default_base_url: Optional[str] = None
+    key_required = True
+
+    def __init__(self, config, settings: ProviderSettings):
+        self.config = config
+        self.settings = settings
+        self.base_url = (config.base_url or self.default_base_url or "").rstrip("/")
+        # Seconds spent waiting on the upstream during this call (for the overhead metric).
+        self.upstream_seconds = 0.0
+
+    # -- operations; adapters override what they support ---------------------------------------
+    def list_models(self):
+        raise errors.unsupported(self.config.name, "model listing")
+
+    def chat(self, req):
+        raise errors.unsupported(self.config.name, "chat")
+
+    def stream(self, req):
+        raise errors.unsupported(self.config.name, "streaming chat")
+
+    def embed(self, req):
+        raise errors.unsupported(self.config.name, "embeddings")
+
+    def images(self, req):
+        raise errors.unsupported(self.config.name, "image generation")
+
+    def transcribe(self, req):
+        raise errors.unsupported(self.config.name, "transcription")
+
+    # -- what adapters provide for the shared HTTP path ----------------------------------------
+    def auth_headers(self, key) -> dict:
+        return {}
+
+    def parse_error(self, status, body, headers) -> UpstreamFailure:
+        """Turn an error reply into a message; `body` is the decoded JSON or None."""
+        message = None
+        if isinstance(body, dict):
+            err = body.get("error")
+            if isinstance(err, dict):
+                message = err.get("message")
+            elif isinstance(err, str):
+                message = err
+            message = message or body.get("message")
+        return UpstreamFailure(message or f"HTTP {status}")
+
+    # -- shared behaviour ----------------------------------------------------------------------
+    def api_key(self):
+        """The key, read from the provider's environment variable now (never stored)."""
+        env_var = self.config.env_var
+        if not env_var:
+            if self.key_required:
+                raise errors.ProviderNotConfigured(
+                    f"provider '{self.config.name}' has no envVar naming the environment variable "
+                    "that holds its API key")
+            return None
+        key = os.environ.get(env_var)
+        if not key:
+            if self.key_required:
+                raise errors.ProviderNotConfigured(
+                    f"provider '{self.config.name}' needs its API key in the environment variable "
+                    f"{env_var}, which is not set on the gateway")
+            return None
+        return key
+
+    def url(self, path):
+        return self.base_url + path
+
+    def request(self, method, path, *, json_body=None, data=None, files=None, params=None,
+                headers=None, stream=False, auth=True, key=None):
+        """Send a request with retries; return a 2xx response or raise a GatewayError.
+
+        With `stream=True` the body is left unread: retries only happen before anything is
+        forwarded to the client, because the caller starts reading only after this returns."""
+        http = self.settings.http
+        all_headers = {}
+        if auth:
+            all_headers.update(self.auth_headers(key if key is not None else self.api_key()))
+        all_headers.update(headers or {})
+        session = get_session(http.pool_size)
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                resp = session.request(
+                    method, self.url(path), json=json_body, data=data, files=files, params=params,
+                    headers=all_headers, stream=stream,
+                    timeout=(http.connect_timeout, http.read_timeout))
+            except requests.exceptions.Timeout as exc:
+                self.upstream_seconds += time.perf_counter() - started
+                if isinstance(exc, requests.exceptions.ConnectTimeout) and attempt < http.max_retries:
+                    self._sleep(backoff_delay(attempt, http))
+                    attempt += 1
+                    continue
+                raise errors.UpstreamTimeout(
+                    f"provider '{self.config.name}' did not answer in time") from exc
+            except requests.exceptions.RequestException as exc:
+                self.upstream_seconds += time.perf_counter() - started
+                if attempt < http.max_retries:
+                    self._sleep(backoff_delay(attempt, http))
+                    attempt += 1
+                    continue
+                raise errors.UpstreamError(
+                    f"could not reach provider '{self.config.name}' at {self.base_url}") from exc
+            if resp.status_code < 400:
+                if not stream:
+                    self.upstream_seconds += time.perf_counter() - started
+                return resp
+            failure = self._failure(resp)
+            self.upstream_seconds += time.perf_counter() - started
+            delay = self._retry_delay(resp.status_code, failure, attempt)
+            if delay is None:
+                raise self._map_failure(resp.status_code, failure)
+            self._sleep(delay)
+            attempt += 1
+
+    def request_json(self, method, path, **kwargs):
+        """`request` and decode the JSON reply (malformed JSON is a 502)."""
+        resp = self.request(method, path, **kwargs)
+        started = time.perf_counter()
+        try:
+            return self.decode_json(resp.content)
+        finally:
+            self.upstream_seconds += time.perf_counter() - started
+            resp.close()
+
+    def decode_json(self, raw):
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise errors.UpstreamError(
+                f"provider '{self.config.name}' sent a reply that is not valid JSON") from exc
+
+    def stream_events(self, resp):
+        """SSE events of a streamed response; transport failures become GatewayErrors.
+
+        Closing this generator (client gone, cancel) closes the upstream connection at once."""
+        try:
+            for event in iter_events(resp.iter_content(chunk_size=None)):
+                yield event
+        except requests.exceptions.Timeout as exc:
+            raise errors.UpstreamTimeout(
+                f"provider '{self.config.name}' stopped sending mid-stream") from exc
+        except requests.exceptions.RequestException as exc:
+            raise errors.UpstreamError(
+                f"the connection to provider '{self.config.name}' broke mid-stream") from exc
+        finally:
+            resp.close()
+
+    def event_json(self, event):
+        """Decode one SSE data payload."""
+        try:
+            return json.loads(event.data)
+        except ValueError as exc:
+            raise errors.UpstreamError(
+                f"provider '{self.config.name}' sent a stream event that is not valid JSON") from exc
+
+    def stream_error(self, payload):
+        """An error that arrives inside a stream after a 200."""
+        failure = self.parse_error(200, payload, {})
+        return errors.UpstreamError(
+            f"provider '{self.config.name}' failed mid-stream: {failure.message}")
+
+    # -- internals -----------------------------------------------------------------------------
+    def _failure(self, resp):
+        try:
+            raw = resp.content
+        except requests.exceptions.RequestException:
+            raw = b""
+        finally:
+            resp.close()
+        try:
+            body = json.loads(raw) if raw else None
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        failure = self.parse_error(resp.status_code, body, resp.headers)
+        if failure.retry_after is None:
+            failure.retry_after = parse_retry_after(resp.headers)
+        return failure
+
+    def _retry_delay(self, status, failure, attempt):
+        """Seconds to wait before retrying, or None when this reply must not be retried."""
+        http = self.settings.http
+        retryable = failure.retryable
+        if retryable is None:
+            retryable = status == 429 or status in RETRYABLE_STATUS
+        if not retryable or attempt >= http.max_retries:
+            return None
+        if failure.retry_after is not None:
+            if failure.retry_after > http.retry_after_max:
+                return None
+            return failure.retry_after
+        return backoff_delay(attempt, http)
+
+    def _map_failure(self, status, failure):
+        name, message = self.config.name, failure.message
+        if status in (401, 403):
+            env = self.config.env_var or "its envVar"
+            return errors.UpstreamError(
+                f"provider '{name}' refused the API key in {env} ({status}: {message})", status=502)
+        if status == 429:
+            return errors.RateLimited(
+                f"provider '{name}' is rate limiting requests: {message}",
+                retry_after=failure.retry_after)
+        if status >= 500:
+            return errors.UpstreamError(f"provider '{name}' failed ({status}): {message}", status=502)
+        return errors.UpstreamError(f"provider '{name}' rejected the request: {message}", status=400)
+
+    def _sleep(self, seconds):
+        if seconds > 0:
+            time.sleep(seconds)

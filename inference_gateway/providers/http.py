@@ -1,0 +1,73 @@
+"""Upstream HTTP: one pooled `requests.Session` per process, timeouts and the retry policy."""
+import email.utils
+import logging
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import requests
+from requests.adapters import HTTPAdapter
+
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_session = None
+_session_pid = None
+
+
+@dataclass
+class HttpSettings:
+    connect_timeout: float = 5.0
+    read_timeout: float = 120.0
+    max_retries: int = 2
+    backoff_base: float = 0.25
+    backoff_max: float = 4.0
+    # A provider asking us to wait longer than this gets its 429 passed on instead of a stalled request.
+    retry_after_max: float = 10.0
+    pool_size: int = 1000
+
+
+def get_session(pool_size=1000):
+    """The process's Session, created lazily so no socket is shared across a gunicorn fork."""
+    global _session, _session_pid
+    if _session is None or _session_pid != os.getpid():
+        with _lock:
+            if _session is None or _session_pid != os.getpid():
+                session = requests.Session()
+                # Retries are ours (they read provider bodies); urllib3 must not retry behind our back.
+                adapter = HTTPAdapter(pool_connections=32, pool_maxsize=pool_size, max_retries=0)
+                session.mount("http://", adapter)
+                session.mount("https://", adapter)
+                session.trust_env = False
+                _session, _session_pid = session, os.getpid()
+    return _session
+
+
+def parse_retry_after(headers) -> Optional[float]:
+    """Seconds to wait from `retry-after-ms` or `Retry-After` (seconds or an HTTP date), if present."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def backoff_delay(attempt, settings: HttpSettings):
+    """Exponential backoff with full jitter."""
+    return random.uniform(0, min(settings.backoff_max, settings.backoff_base * (2 ** attempt)))

@@ -1,0 +1,54 @@
+"""Create tables on first start and migrate existing databases by recorded schema version."""
+import logging
+import time
+
+from peewee import DatabaseError
+
+from .db import database
+from .models import TABLES, SchemaVersion
+
+log = logging.getLogger(__name__)
+
+# Version 1 is the initial schema (created from the models). Append (version, function) pairs here;
+# each takes a playhouse.migrate SchemaMigrator and must keep existing rows.
+MIGRATIONS = []
+
+CURRENT_VERSION = 1 + len(MIGRATIONS)
+
+
+def current_version():
+    row = SchemaVersion.select().order_by(SchemaVersion.version.desc()).first()
+    return row.version if row else 0
+
+
+def create_or_migrate(attempts=3):
+    """Bring the database to CURRENT_VERSION. Safe to call from several processes at once."""
+    for attempt in range(attempts):
+        try:
+            return _create_or_migrate()
+        except DatabaseError:
+            # Two workers creating the same tables at once: the loser retries and finds them.
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+def _create_or_migrate():
+    from playhouse.migrate import SchemaMigrator
+
+    with database.connection_context():
+        with database.atomic():
+            if not database.table_exists(SchemaVersion._meta.table_name):
+                database.create_tables(TABLES, safe=True)
+                SchemaVersion.create(version=CURRENT_VERSION)
+                log.info("created database tables at schema version %s", CURRENT_VERSION)
+                return CURRENT_VERSION
+            version = current_version()
+            if version < CURRENT_VERSION:
+                migrator = SchemaMigrator.from_database(database.obj)
+                for target, migrate in MIGRATIONS:
+                    if target > version:
+                        migrate(migrator)
+                        SchemaVersion.create(version=target)
+                        log.info("migrated database to schema version %s", target)
+            return max(version, CURRENT_VERSION)

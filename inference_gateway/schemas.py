@@ -1,0 +1,52 @@
+"""Marshmallow input schemas (unknown fields are rejected) for the API's request bodies."""
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+from .providers import PROVIDER_TYPES, TYPE_ALIASES
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+ENV_VAR_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ProviderSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Regexp(
+        NAME_PATTERN, error="must be 1-64 characters of a-z, 0-9, '.', '_' or '-', "
+                            "starting with a letter or digit"))
+    type = fields.String(required=True, validate=validate.OneOf(
+        sorted(PROVIDER_TYPES), error="must be one of: {choices}"))
+    default_model = fields.String(data_key="defaultModel", allow_none=True,
+                                  validate=validate.Length(min=1, max=200))
+    env_var = fields.String(data_key="envVar", allow_none=True, validate=validate.Regexp(
+        ENV_VAR_PATTERN, error="must be an environment variable name like OPENAI_API_KEY "
+                               "(A-Z, 0-9, _; not starting with a digit)"))
+    base_url = fields.String(data_key="baseUrl", allow_none=True, validate=[
+        validate.Length(max=500),
+        validate.URL(schemes={"http", "https"}, require_tld=False,
+                     error="must be an http:// or https:// URL")])
+
+    @pre_load
+    def _aliases(self, data, **kwargs):
+        if isinstance(data, dict) and isinstance(data.get("type"), str):
+            kind = data["type"].strip().lower()
+            data = {**data, "type": TYPE_ALIASES.get(kind, kind)}
+        return data
+
+    @validates_schema
+    def _per_type(self, data, partial=None, **kwargs):
+        if partial:
+            return
+        kind = data.get("type")
+        if kind == "openai-compatible":
+            if not data.get("base_url"):
+                raise ValidationError("is required for openai-compatible providers", "baseUrl")
+        elif kind in PROVIDER_TYPES and not data.get("env_var"):
+            raise ValidationError(
+                f"is required for {kind} providers: name the environment variable holding the key",
+                "envVar")
+
+
+provider_schema = ProviderSchema()

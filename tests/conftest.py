@@ -1,0 +1,98 @@
+"""Shared fixtures: the app on a fresh database (SQLite, and PostgreSQL when TEST_POSTGRES_URL is set)."""
+import os
+import uuid
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+
+from inference_gateway import create_app
+from inference_gateway.db import database
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+NO_POSTGRES = "TEST_POSTGRES_URL is not set (e.g. postgresql://postgres@127.0.0.1:5432/postgres)"
+
+
+def _admin_connect(url):
+    import psycopg2
+
+    parsed = urlparse(url)
+    conn = psycopg2.connect(host=parsed.hostname, port=parsed.port or 5432,
+                            user=parsed.username or "postgres", password=parsed.password,
+                            dbname=parsed.path.lstrip("/") or "postgres")
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh PostgreSQL database for this test run, dropped at the end."""
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    name = f"igw_test_{uuid.uuid4().hex[:10]}"
+    conn = _admin_connect(POSTGRES_URL)
+    conn.cursor().execute(f'CREATE DATABASE "{name}"')
+    parsed = urlparse(POSTGRES_URL)
+    yield urlunparse(parsed._replace(path="/" + name))
+    if not database.is_closed():
+        database.close()
+    if hasattr(database.obj, "close_all"):
+        database.obj.close_all()
+    conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+def _reset_postgres(url):
+    conn = _admin_connect(url)
+    cur = conn.cursor()
+    cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path):
+    """Every app-level test runs on SQLite, and on PostgreSQL when it is available."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/gateway.db"
+    url = request.getfixturevalue("postgres_url")
+    if hasattr(database.obj, "close_all"):
+        database.obj.close_all()
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def app_config(db_url):
+    """Overrides for create_app; tests may add to this before asking for `app`."""
+    return {"DATABASE_URL": db_url, "TESTING": True, "GATEWAY_API_KEYS": "",
+            "UPSTREAM_RETRY_BACKOFF": 0.01, "UPSTREAM_MAX_RETRIES": 2}
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    yield app
+    if not database.is_closed():
+        database.close()
+    if hasattr(database.obj, "close_all"):
+        database.obj.close_all()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def api(client):
+    """A small client for /api/v1/inference that returns (status, json)."""
+
+    class Api:
+        prefix = "/api/v1/inference"
+
+        def __getattr__(self, method):
+            def call(path, **kwargs):
+                resp = getattr(client, method)(self.prefix + path, **kwargs)
+                return resp.status_code, resp.get_json()
+            return call
+
+    return Api()

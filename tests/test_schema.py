@@ -1,0 +1,47 @@
+"""Tables are created on first start with a recorded version; SQLite runs in WAL mode."""
+from inference_gateway import create_app, schema
+from inference_gateway.db import database
+from inference_gateway.models import Provider, SchemaVersion
+
+
+def test_first_start_records_schema_version(app):
+    with database.connection_context():
+        assert schema.current_version() == schema.CURRENT_VERSION
+
+
+def test_restart_keeps_data_and_version(app_config):
+    create_app(app_config)
+    with database.connection_context():
+        Provider.create(id="abcd1234", name="keep", name_key="keep", type="openai", env_var="K")
+    create_app(app_config)
+    with database.connection_context():
+        assert Provider.get_by_id("abcd1234").name == "keep"
+        assert SchemaVersion.select().count() == 1
+
+
+def test_migrations_run_once_in_order(app, monkeypatch):
+    applied = []
+    monkeypatch.setattr(schema, "MIGRATIONS", [(2, lambda m: applied.append(2)),
+                                               (3, lambda m: applied.append(3))])
+    monkeypatch.setattr(schema, "CURRENT_VERSION", 3)
+    assert schema.create_or_migrate() == 3
+    assert schema.create_or_migrate() == 3
+    assert applied == [2, 3]
+
+
+def test_no_connection_left_open_after_start(app):
+    assert database.is_closed()
+
+
+def test_sqlite_uses_wal(tmp_path):
+    create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/w.db"})
+    with database.connection_context():
+        assert database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert database.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 10000
+
+
+def test_default_database_is_created_under_data_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    create_app()
+    assert (tmp_path / "data" / "inference_gateway.db").exists()
