@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 def create_app(config=None):
     """Build the WSGI app: defaults, then the environment, then `config` overrides."""
-    from . import api, auth, db, envelope, logs, schema
+    from . import api, auth, cli, db, envelope, logs, observability, schema
     from .providers import HttpSettings, ProviderSettings
 
     settings = load_config(config)
@@ -38,5 +38,7 @@ def create_app(config=None):
     auth.init_app(app)
     envelope.register(app)
     api.register(app)
+    observability.init_app(app)
+    cli.init_app(app)
     logging.getLogger(__name__).debug("app created")
     return app

@@ -1,5 +1,6 @@
 """The peewee database, bound late: SQLite by default, PostgreSQL from DATABASE_URL."""
 import os
+from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
 from peewee import DatabaseProxy, SqliteDatabase
@@ -43,6 +44,16 @@ def make_database(url):
             parsed.path.lstrip("/") or "postgres", max_connections=64, stale_timeout=300,
             timeout=10, **kwargs)
     raise ValueError(f"DATABASE_URL must start with sqlite:/// or postgresql://, got {parsed.scheme}://")
+
+
+@contextmanager
+def connection():
+    """Use the connection this thread already has open, or open one for the block and close it."""
+    if not database.is_closed():
+        yield database
+        return
+    with database.connection_context():
+        yield database
 
 
 def init_app(app):

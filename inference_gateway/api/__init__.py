@@ -3,7 +3,9 @@ PREFIX = "/api/v1/inference"
 
 
 def register(app):
-    from .providers import bp as providers_bp
+    from . import chat, embed, health, images, models, providers, transcribe, usage
 
-    for bp in (providers_bp,):
-        app.register_blueprint(bp, url_prefix=PREFIX)
+    for module in (providers, models, chat, embed, images, transcribe, usage):
+        app.register_blueprint(module.bp, url_prefix=PREFIX)
+    # Health and metrics live outside /api: no envelope prefix, no API key for probes.
+    app.register_blueprint(health.bp)

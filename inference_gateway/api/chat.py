@@ -1,0 +1,4 @@
+"""Chat resource."""
+from flask import Blueprint
+
+bp = Blueprint("chat", __name__)

@@ -1,0 +1,4 @@
+"""Embed resource."""
+from flask import Blueprint
+
+bp = Blueprint("embed", __name__)

@@ -1,0 +1,4 @@
+"""Images resource."""
+from flask import Blueprint
+
+bp = Blueprint("images", __name__)

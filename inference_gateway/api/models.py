@@ -1,0 +1,4 @@
+"""Models resource."""
+from flask import Blueprint
+
+bp = Blueprint("models", __name__)

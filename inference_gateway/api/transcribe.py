@@ -1,0 +1,4 @@
+"""Transcribe resource."""
+from flask import Blueprint
+
+bp = Blueprint("transcribe", __name__)

@@ -1,0 +1,4 @@
+"""Usage resource."""
+from flask import Blueprint
+
+bp = Blueprint("usage", __name__)

@@ -1,0 +1,5 @@
+"""Flask CLI commands: `flask --app wsgi <command>`."""
+
+
+def init_app(app):
+    pass

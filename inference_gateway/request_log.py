@@ -1,0 +1,97 @@
+"""Writing the request log: exactly one row per call, whatever way the call ends."""
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+from peewee import OperationalError
+
+from . import events
+from . import db
+from .models import RequestLog, new_id, utcnow
+
+log = logging.getLogger(__name__)
+
+SUCCESS, ERROR, CANCELLED = "success", "error", "cancelled"
+
+
+@dataclass
+class CallRecord:
+    """One call's outcome; becomes one request_log row."""
+
+    endpoint: str
+    id: str = field(default_factory=lambda: new_id(8))
+    created: object = field(default_factory=utcnow)
+    started: float = field(default_factory=time.perf_counter)
+    provider_id: Optional[str] = None
+    provider_name: Optional[str] = None
+    model: Optional[str] = None
+    status: str = SUCCESS
+    http_status: Optional[int] = 200
+    input_tokens: int = 0
+    output_tokens: int = 0
+    duration_ms: int = 0
+    ttft_ms: Optional[int] = None
+    stream: bool = False
+    error_code: Optional[str] = None
+    error_message: Optional[str] = None
+    # Time spent waiting on the upstream; total minus this is the gateway's own overhead.
+    upstream_ms: float = 0.0
+    request_body: Optional[str] = None
+    response_body: Optional[str] = None
+
+    def set_provider(self, provider, model):
+        self.provider_id, self.provider_name, self.model = provider.id, provider.name, model
+
+    def set_usage(self, usage):
+        if usage is not None:
+            self.input_tokens, self.output_tokens = usage.input_tokens, usage.output_tokens
+
+    def fail(self, exc, status=ERROR):
+        self.status = status
+        self.http_status = getattr(exc, "status", 500)
+        self.error_code = getattr(exc, "code", "INTERNAL_ERROR")
+        self.error_message = getattr(exc, "message", None) or "internal error"
+
+    def mark_first_token(self):
+        if self.ttft_ms is None:
+            self.ttft_ms = int((time.perf_counter() - self.started) * 1000)
+
+    def finish(self):
+        self.duration_ms = int((time.perf_counter() - self.started) * 1000)
+
+    def row(self):
+        data = asdict(self)
+        data.pop("started")
+        data.pop("upstream_ms")
+        return data
+
+
+def capture_body(value, config):
+    """A body for the log when LOG_BODIES is on, cut to LOG_BODY_MAX_BYTES; otherwise None."""
+    if not config.get("LOG_BODIES") or value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    limit = config.get("LOG_BODY_MAX_BYTES", 16384)
+    return text if len(text) <= limit else text[:limit] + "...[truncated]"
+
+
+def write(record: CallRecord, attempts=5):
+    """Insert the row in its own connection context (streams end after the request is gone).
+
+    SQLite's busy timeout absorbs lock contention; a rare 'database is locked' past it is retried
+    rather than losing the row."""
+    record.finish()
+    for attempt in range(attempts):
+        try:
+            with db.connection():
+                RequestLog.insert(**record.row()).execute()
+            break
+        except OperationalError:
+            if attempt == attempts - 1:
+                log.exception("could not write request log row %s", record.id)
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    events.call_finished.send(record)
+    return record
