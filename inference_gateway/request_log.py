@@ -2,7 +2,7 @@
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Optional
 
 from peewee import OperationalError
@@ -40,6 +40,10 @@ class CallRecord:
     upstream_ms: float = 0.0
     request_body: Optional[str] = None
     response_body: Optional[str] = None
+    # The adapter serving the call; its upstream wait is read when the call finishes.
+    adapter: object = field(default=None, repr=False)
+    # Set when a stream takes over writing the row after the view returns.
+    deferred: bool = False
 
     def set_provider(self, provider, model):
         self.provider_id, self.provider_name, self.model = provider.id, provider.name, model
@@ -60,12 +64,15 @@ class CallRecord:
 
     def finish(self):
         self.duration_ms = int((time.perf_counter() - self.started) * 1000)
+        if self.adapter is not None:
+            self.upstream_ms = self.adapter.upstream_seconds * 1000.0
 
     def row(self):
-        data = asdict(self)
-        data.pop("started")
-        data.pop("upstream_ms")
-        return data
+        return {name: getattr(self, name) for name in ROW_FIELDS}
+
+
+ROW_FIELDS = [f.name for f in fields(CallRecord)
+              if f.name not in ("started", "upstream_ms", "adapter", "deferred")]
 
 
 def capture_body(value, config):

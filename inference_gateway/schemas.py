@@ -50,3 +50,39 @@ class ProviderSchema(StrictSchema):
 
 
 provider_schema = ProviderSchema()
+
+
+class StringOrList(fields.Field):
+    """A string or a list of strings, loaded as a list (e.g. `stop`)."""
+
+    default_error_messages = {"invalid": "must be a string or a list of strings"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        raise self.make_error("invalid")
+
+
+class MessageSchema(StrictSchema):
+    role = fields.String(required=True, validate=validate.OneOf(
+        ["system", "user", "assistant"], error="must be one of: {choices}"))
+    content = fields.String(required=True)
+
+
+class ChatSchema(StrictSchema):
+    model = fields.String(validate=validate.Length(min=1, max=300))
+    provider_id = fields.String(data_key="providerId", validate=validate.Length(min=1, max=64))
+    messages = fields.List(fields.Nested(MessageSchema), required=True,
+                           validate=validate.Length(min=1, error="must contain at least one message"))
+    max_tokens = fields.Integer(data_key="maxTokens", strict=True, allow_none=True,
+                                validate=validate.Range(min=1, max=1_000_000))
+    temperature = fields.Float(allow_none=True, validate=validate.Range(min=0, max=2))
+    top_p = fields.Float(data_key="topP", allow_none=True, validate=validate.Range(min=0, max=1))
+    stop = StringOrList(allow_none=True, validate=validate.Length(
+        max=4, error="must have at most 4 stop sequences"))
+    system = fields.String(allow_none=True)
+
+
+chat_schema = ChatSchema()

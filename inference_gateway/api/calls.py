@@ -1,0 +1,48 @@
+"""The frame every proxied call runs in: one request-log row, the adapter, the settings."""
+import logging
+from contextlib import contextmanager
+
+from flask import current_app, g
+
+from .. import errors, provider_store, request_log
+from ..request_log import CallRecord, capture_body
+from ..resolve import resolve
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def logged_call(endpoint, body=None):
+    """Yield a CallRecord; write it when the block ends (unless a stream took it over)."""
+    record = CallRecord(endpoint=endpoint, request_body=capture_body(body, current_app.config))
+    g.call_record = record
+    try:
+        yield record
+    except errors.GatewayError as exc:
+        record.fail(exc)
+        raise
+    except Exception:
+        record.fail(errors.GatewayError("internal error"))
+        raise
+    finally:
+        if not record.deferred or record.status != request_log.SUCCESS:
+            request_log.write(record)
+
+
+def provider_settings():
+    return current_app.extensions["provider_settings"]
+
+
+def open_adapter(record, model, provider_ref):
+    """Resolve the provider for this call and return (provider, model, adapter), noting them on the record."""
+    record.model = model
+    provider, model = resolve(model, provider_ref)
+    record.set_provider(provider, model)
+    adapter = provider_store.adapter_for(provider, provider_settings())
+    record.adapter = adapter
+    return provider, model, adapter
+
+
+def keep_response(record, data):
+    record.response_body = capture_body(data, current_app.config)
+    return data

@@ -1,0 +1,136 @@
+"""Chat orchestration: one completion, or one stream turned into the API's events."""
+import logging
+
+from . import errors, events, request_log
+from .request_log import CANCELLED
+from .types import ChatRequest, Message
+
+log = logging.getLogger(__name__)
+
+
+def chat_request(data, model):
+    """Our neutral ChatRequest from a validated /chat body."""
+    return ChatRequest(
+        model=model,
+        messages=[Message(m["role"], m["content"]) for m in data["messages"]],
+        max_tokens=data.get("max_tokens"),
+        temperature=data.get("temperature"),
+        top_p=data.get("top_p"),
+        stop=data.get("stop"),
+        system=data.get("system"),
+    )
+
+
+def usage_dict(record):
+    return {"inputTokens": record.input_tokens, "outputTokens": record.output_tokens}
+
+
+def error_event(exc):
+    return {"type": "error", "error": {"code": exc.code, "message": exc.message}}
+
+
+class ChatStream:
+    """One streamed generation. `open()` reaches the upstream (failures raise, before any event);
+    iterating yields API events; the call's log row is written exactly once however it ends,
+    including when the server closes the stream without ever iterating it (`close()`)."""
+
+    def __init__(self, record, provider_name, adapter, req):
+        self.record = record
+        self.provider_name = provider_name
+        self.adapter = adapter
+        self.req = req
+        self.chunks = None
+        self.finish_reason = None
+        self.deltas = 0
+        self.usage_reported = False
+        self.cancel_reason = None
+        self._gen = None
+        self._started = False
+        self._done = False
+        record.stream = True
+        record.adapter = adapter
+
+    def open(self):
+        self.chunks = self.adapter.stream(self.req)
+        self.record.deferred = True
+        self._gen = self._events()
+        return self
+
+    def __iter__(self):
+        return self._gen
+
+    def close(self):
+        """Stop the stream: closes the upstream and writes the row, whether or not it started."""
+        if self._started:
+            self._gen.close()
+        elif not self._done:
+            self._done = True
+            self._cut(self.cancel_reason or "the client went away before the stream started")
+            self._close_upstream()
+            request_log.write(self.record)
+
+    def cancel(self, reason="cancelled by the client"):
+        """Mark the stream cancelled; the caller then closes the `events()` generator."""
+        self.cancel_reason = reason
+
+    def _events(self):
+        record = self.record
+        self._started = True
+        events.stream_opened.send(record.endpoint)
+        try:
+            yield {"type": "message_start", "requestId": record.id, "model": self.req.model,
+                   "provider": self.provider_name}
+            for chunk in self.chunks:
+                if chunk.usage is not None:
+                    record.set_usage(chunk.usage)
+                    self.usage_reported = True
+                if chunk.finish_reason:
+                    self.finish_reason = chunk.finish_reason
+                if chunk.text:
+                    record.mark_first_token()
+                    self.deltas += 1
+                    yield {"type": "content_block_delta", "delta": {"text": chunk.text}}
+            yield {"type": "message_stop", "usage": usage_dict(record),
+                   "finishReason": self.finish_reason}
+        except GeneratorExit:
+            self._cut(self.cancel_reason or "the client went away")
+            raise
+        except errors.GatewayError as exc:
+            self._cut_error(exc)
+            yield error_event(exc)
+        except Exception:
+            log.exception("stream %s failed", record.id)
+            exc = errors.GatewayError("internal error while streaming; see the gateway's log")
+            self._cut_error(exc)
+            yield error_event(exc)
+        finally:
+            self._done = True
+            self._close_upstream()
+            try:
+                request_log.write(record)
+            finally:
+                events.stream_closed.send(record.endpoint)
+
+    def _count_cut_tokens(self):
+        # Cut short before the provider reported output usage: count one token per delta seen.
+        if self.record.output_tokens < self.deltas:
+            self.record.output_tokens = self.deltas
+
+    def _cut(self, reason):
+        self.record.status = CANCELLED
+        self.record.http_status = 499
+        self.record.error_code = "CANCELLED"
+        self.record.error_message = reason
+        self._count_cut_tokens()
+
+    def _cut_error(self, exc):
+        self.record.fail(exc)
+        self._count_cut_tokens()
+
+    def _close_upstream(self):
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:
+                log.debug("closing upstream stream failed", exc_info=True)
