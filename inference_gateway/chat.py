@@ -128,8 +128,11 @@ class ChatStream:
         self._count_cut_tokens()
 
     def _close_upstream(self):
-        close = getattr(self.chunks, "close", None)
-        if close is not None:
+        # Closing the chunk generator runs the adapter's cleanup; adapter.close() also covers a
+        # generator that never started (its finally would never run).
+        for close in (getattr(self.chunks, "close", None), self.adapter.close):
+            if close is None:
+                continue
             try:
                 close()
             except Exception:

@@ -59,6 +59,13 @@ def validation_message(messages):
     return "; ".join(parts) or "invalid request"
 
 
+def bad_request_from(exc: ValidationError):
+    """A marshmallow ValidationError as our 400, with per-field details."""
+    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    details = {k: v if isinstance(v, list) else [str(v)] for k, v in messages.items()}
+    return errors.BadRequest(validation_message(messages), details=details)
+
+
 def register(app):
     @app.errorhandler(errors.GatewayError)
     def _gateway_error(exc):
@@ -68,9 +75,7 @@ def register(app):
 
     @app.errorhandler(ValidationError)
     def _validation_error(exc):
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        details = {k: v if isinstance(v, list) else [str(v)] for k, v in messages.items()}
-        return error_response(errors.BadRequest(validation_message(messages), details=details))
+        return error_response(bad_request_from(exc))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc):

@@ -3,8 +3,10 @@ import logging
 from contextlib import contextmanager
 
 from flask import current_app, g
+from marshmallow import ValidationError
 
 from .. import errors, provider_store, request_log
+from ..envelope import bad_request_from
 from ..request_log import CallRecord, capture_body
 from ..resolve import resolve
 
@@ -17,7 +19,10 @@ def logged_call(endpoint, body=None):
     record = CallRecord(endpoint=endpoint, request_body=capture_body(body, current_app.config))
     g.call_record = record
     try:
-        yield record
+        try:
+            yield record
+        except ValidationError as exc:
+            raise bad_request_from(exc) from None
     except errors.GatewayError as exc:
         record.fail(exc)
         raise

@@ -47,6 +47,8 @@ class Provider:
         self.base_url = (config.base_url or self.default_base_url or "").rstrip("/")
         # Seconds spent waiting on the upstream during this call (for the overhead metric).
         self.upstream_seconds = 0.0
+        # Streamed responses still open; close() releases them even if nobody iterated them.
+        self._open_streams = []
 
     # -- operations; adapters override what they support ---------------------------------------
     def list_models(self):
@@ -142,7 +144,9 @@ class Provider:
                 raise errors.UpstreamError(
                     f"could not reach provider '{self.config.name}' at {self.base_url}") from exc
             if resp.status_code < 400:
-                if not stream:
+                if stream:
+                    self._open_streams.append(resp)
+                else:
                     self.upstream_seconds += time.perf_counter() - started
                 return resp
             failure = self._failure(resp)
@@ -152,6 +156,11 @@ class Provider:
                 raise self._map_failure(resp.status_code, failure)
             self._sleep(delay)
             attempt += 1
+
+    def close(self):
+        """Close every upstream stream this call opened (client gone, cancel, or done)."""
+        while self._open_streams:
+            self._open_streams.pop().close()
 
     def request_json(self, method, path, **kwargs):
         """`request` and decode the JSON reply (malformed JSON is a 502)."""
