@@ -70,8 +70,13 @@ class ChatStream:
             request_log.write(self.record)
 
     def cancel(self, reason="cancelled by the client"):
-        """Mark the stream cancelled; the caller then closes the `events()` generator."""
+        """Cancel from any thread: mark it and close the upstream so a blocked read ends now."""
         self.cancel_reason = reason
+        self._close_upstream()
+
+    @property
+    def cancelled(self):
+        return self.record.status == CANCELLED
 
     def _events(self):
         record = self.record
@@ -81,6 +86,9 @@ class ChatStream:
             yield {"type": "message_start", "requestId": record.id, "model": self.req.model,
                    "provider": self.provider_name}
             for chunk in self.chunks:
+                if self.cancel_reason:
+                    self._cut(self.cancel_reason)
+                    return
                 if chunk.usage is not None:
                     record.set_usage(chunk.usage)
                     self.usage_reported = True
@@ -95,10 +103,15 @@ class ChatStream:
         except GeneratorExit:
             self._cut(self.cancel_reason or "the client went away")
             raise
-        except errors.GatewayError as exc:
-            self._cut_error(exc)
-            yield error_event(exc)
-        except Exception:
+        except Exception as exc:
+            if self.cancel_reason:
+                # The read failed because cancel() closed the upstream under it.
+                self._cut(self.cancel_reason)
+                return
+            if isinstance(exc, errors.GatewayError):
+                self._cut_error(exc)
+                yield error_event(exc)
+                return
             log.exception("stream %s failed", record.id)
             exc = errors.GatewayError("internal error while streaming; see the gateway's log")
             self._cut_error(exc)

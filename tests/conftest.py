@@ -96,3 +96,19 @@ def api(client):
             return call
 
     return Api()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a real socket (werkzeug, threaded), for WebSocket and disconnect tests."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()
+    thread.join(5)

@@ -35,16 +35,27 @@ class MockProvider(Provider):
                 if isinstance(item, Exception):
                     raise item
                 if isinstance(item, threading.Event):
+                    # A silent upstream: wait until released, or until close() cuts the connection.
+                    self.script.gates.append(item)
                     item.wait(5)
+                    if self.script.aborted:
+                        raise errors.UpstreamError("the connection to the mock broke mid-stream")
                     continue
                 yield item
         finally:
             self.script.closed += 1
 
+    def close(self):
+        super().close()
+        self.script.aborted = True
+        for gate in self.script.gates:
+            gate.set()
+
 
 class Script:
     def __init__(self):
         self.queue, self.history, self.closed = [], [], 0
+        self.gates, self.aborted = [], False
 
     def enqueue(self, *outcomes):
         self.queue.extend(outcomes)

@@ -3,7 +3,7 @@ PREFIX = "/api/v1/inference"
 
 
 def register(app):
-    from . import chat, embed, health, images, models, providers, transcribe, usage
+    from . import chat, chat_ws, embed, health, images, models, providers, transcribe, usage  # noqa: F401
 
     for module in (providers, models, chat, embed, images, transcribe, usage):
         app.register_blueprint(module.bp, url_prefix=PREFIX)

@@ -1,0 +1,104 @@
+"""Chat over a WebSocket: one JSON request per text frame, answered with the SSE stream's events."""
+import json
+import queue
+import threading
+
+from flask_sock import Sock
+from simple_websocket import ConnectionClosed
+
+from .. import db, errors
+from ..chat import error_event
+from .calls import logged_call
+from .chat import bp, open_stream
+
+sock = Sock()
+
+FRAME_HINT = 'each frame must be a JSON object: a chat request or {"type": "cancel"}'
+
+
+def parse_frame(text):
+    """("chat", request) or ("cancel", {}) from one text frame; BadRequest for anything else."""
+    try:
+        message = json.loads(text)
+    except (TypeError, ValueError):
+        raise errors.BadRequest(FRAME_HINT) from None
+    if not isinstance(message, dict):
+        raise errors.BadRequest(FRAME_HINT)
+    kind = message.pop("type", "chat")
+    if kind not in ("chat", "cancel"):
+        raise errors.BadRequest(f"unknown frame type '{kind}': {FRAME_HINT}")
+    return kind, message
+
+
+class FrameReader:
+    """Reads the socket on its own thread, so a cancel is acted on even while the upstream is
+    silent; everything else is queued for the handler in arrival order."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.frames = queue.Queue()
+        self.on_cancel = None
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        try:
+            while (text := self.ws.receive()) is not None:
+                try:
+                    kind, message = parse_frame(text)
+                except errors.GatewayError as exc:
+                    self.frames.put(exc)
+                    continue
+                cancel = self.on_cancel
+                if kind == "cancel" and cancel is not None:
+                    cancel("generation cancelled by the client")
+                else:
+                    self.frames.put((kind, message))
+        except ConnectionClosed:
+            pass
+        finally:
+            cancel = self.on_cancel
+            if cancel is not None:
+                cancel("the client closed the socket")
+            self.frames.put(None)
+
+
+def send(ws, event):
+    ws.send(json.dumps(event, separators=(",", ":")))
+
+
+def run_one(ws, reader, body):
+    """Stream one chat request over the socket; a cancel from the reader cuts it at once."""
+    try:
+        with logged_call("chat_ws", body) as record, db.connection():
+            stream = open_stream(record, body)
+    except errors.GatewayError as exc:
+        send(ws, error_event(exc))
+        return
+    reader.on_cancel = stream.cancel
+    try:
+        for event in stream:
+            if stream.cancel_reason:
+                break
+            send(ws, event)
+    finally:
+        reader.on_cancel = None
+        stream.close()
+    if stream.cancelled:
+        send(ws, error_event(errors.GatewayError(stream.cancel_reason, status=499, code="CANCELLED")))
+
+
+@sock.route("/chat/ws", bp=bp)
+def chat_ws(ws):
+    # A socket may stay open for hours: do not hold a database connection for its lifetime.
+    if not db.database.is_closed():
+        db.database.close()
+    reader = FrameReader(ws)
+    while (item := reader.frames.get()) is not None:
+        if isinstance(item, errors.GatewayError):
+            send(ws, error_event(item))
+            continue
+        kind, message = item
+        if kind == "cancel":
+            send(ws, error_event(errors.BadRequest("nothing to cancel: no generation is running")))
+            continue
+        run_one(ws, reader, message)

@@ -1,0 +1,115 @@
+"""The WebSocket chat route, over a real socket with websocket-client."""
+import json
+import threading
+
+import pytest
+import websocket
+
+from inference_gateway.types import Chunk
+
+from .mock_provider import chunks, completion  # noqa: F401
+from .test_chat_api import HELLO, openai, rows, script  # noqa: F401  (fixtures)
+
+
+@pytest.fixture
+def ws(live_server):
+    sock = websocket.create_connection(
+        live_server.url.replace("http", "ws") + "/api/v1/inference/chat/ws", timeout=5)
+    yield sock
+    sock.close()
+
+
+def receive_until_end(sock):
+    events = []
+    while True:
+        event = json.loads(sock.recv())
+        events.append(event)
+        if event["type"] in ("message_stop", "error"):
+            return events
+
+
+def test_one_request_per_frame_in_turn(app, ws, script, openai):
+    script.enqueue(chunks("Hel", "lo"), chunks("again"))
+    ws.send(json.dumps(HELLO))
+    first = receive_until_end(ws)
+    ws.send(json.dumps({**HELLO, "type": "chat"}))
+    second = receive_until_end(ws)
+    assert [e["type"] for e in first] == ["message_start", "content_block_delta",
+                                         "content_block_delta", "message_stop"]
+    assert first[-1]["usage"] == {"inputTokens": 10, "outputTokens": 5}
+    assert [e.get("delta", {}).get("text") for e in second if e["type"] == "content_block_delta"] == ["again"]
+    logged = rows(app)
+    assert [r.endpoint for r in logged] == ["chat_ws", "chat_ws"]
+    assert {r.status for r in logged} == {"success"}
+
+
+def test_bad_frame_gets_error_event_and_socket_stays_open(app, ws, script, openai):
+    ws.send("not json")
+    assert json.loads(ws.recv())["error"]["code"] == "BAD_REQUEST"
+    ws.send(json.dumps({"messages": []}))
+    event = json.loads(ws.recv())
+    assert event["type"] == "error" and "messages" in event["error"]["message"]
+    ws.send(json.dumps({"type": "cancel"}))
+    assert "nothing to cancel" in json.loads(ws.recv())["error"]["message"]
+    script.enqueue(chunks("ok"))
+    ws.send(json.dumps(HELLO))
+    assert receive_until_end(ws)[-1]["type"] == "message_stop"
+
+
+def test_cancel_stops_generation_and_logs_cancelled(app, ws, script, openai):
+    gate = threading.Event()
+    script.enqueue([Chunk(text="first"), gate, Chunk(text="never sent")])
+    ws.send(json.dumps(HELLO))
+    assert json.loads(ws.recv())["type"] == "message_start"
+    assert json.loads(ws.recv())["delta"]["text"] == "first"
+    ws.send(json.dumps({"type": "cancel"}))  # while the upstream is silent
+    event = json.loads(ws.recv())
+    assert event == {"type": "error", "error": {"code": "CANCELLED",
+                                                "message": "generation cancelled by the client"}}
+    assert script.closed == 1
+    [row] = rows(app)
+    assert (row.status, row.endpoint, row.output_tokens) == ("cancelled", "chat_ws", 1)
+    assert not gate.is_set() or script.aborted
+    # the socket still serves the next request
+    script.aborted = False
+    script.enqueue(chunks("next"))
+    ws.send(json.dumps(HELLO))
+    assert receive_until_end(ws)[-1]["type"] == "message_stop"
+
+
+def test_client_closing_the_socket_mid_stream_logs_cancelled(app, live_server, script, openai):
+    gate = threading.Event()
+    script.enqueue([Chunk(text="first"), gate, Chunk(text="never sent")])
+    sock = websocket.create_connection(
+        live_server.url.replace("http", "ws") + "/api/v1/inference/chat/ws", timeout=5)
+    sock.send(json.dumps(HELLO))
+    sock.recv(), sock.recv()
+    sock.close()
+    for _ in range(50):
+        if rows(app):
+            break
+        threading.Event().wait(0.05)
+    [row] = rows(app)
+    assert row.status == "cancelled" and script.closed == 1
+
+
+def test_socket_needs_the_api_key_when_set(app_config, tmp_path):
+    from inference_gateway import create_app
+
+    from werkzeug.serving import make_server
+
+    app = create_app({**app_config, "GATEWAY_API_KEYS": "k1"})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"ws://127.0.0.1:{server.server_port}/api/v1/inference/chat/ws"
+    try:
+        with pytest.raises(websocket.WebSocketBadStatusException) as info:
+            websocket.create_connection(url, timeout=5)
+        assert info.value.status_code == 401
+        sock = websocket.create_connection(url, timeout=5, header=["Authorization: Bearer k1"])
+        sock.send("[]")
+        assert json.loads(sock.recv())["error"]["code"] == "BAD_REQUEST"
+        sock.close()
+    finally:
+        server.shutdown()
