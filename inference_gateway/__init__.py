@@ -35,6 +35,7 @@ def create_app(config=None):
 
     db.init_app(app)
     schema.create_or_migrate()
+    db.release_all()
     auth.init_app(app)
     envelope.register(app)
     api.register(app)

@@ -6,6 +6,7 @@ DEFAULT_DATA_DIR = "var"
 # name -> (default, parser). Every entry here is documented in the README's configuration table.
 SETTINGS = {
     "DATABASE_URL": (None, str),
+    "DATABASE_POOL_SIZE": (20, int),
     "DATA_DIR": (DEFAULT_DATA_DIR, str),
     "GATEWAY_API_KEYS": ("", str),
     "LOG_LEVEL": ("INFO", str),

@@ -3,8 +3,8 @@ import os
 from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
-from peewee import DatabaseProxy, SqliteDatabase
-from playhouse.pool import PooledPostgresqlDatabase
+from peewee import DatabaseProxy
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 database = DatabaseProxy()
 
@@ -18,7 +18,7 @@ SQLITE_PRAGMAS = {
 }
 
 
-def make_database(url):
+def make_database(url, pool_size=20):
     """Create (but do not open) a database from a URL."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
@@ -26,12 +26,13 @@ def make_database(url):
         if url.startswith("sqlite:///") and path.startswith("/") and not url.startswith("sqlite:////"):
             path = path[1:]  # sqlite:///relative/path
         if path in ("", ":memory:", "/:memory:"):
-            path = ":memory:"
-        else:
-            directory = os.path.dirname(path)
-            if directory:
-                os.makedirs(directory, exist_ok=True)
-        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10)
+            raise ValueError("an in-memory SQLite database is not shared between requests; use a file")
+        if os.path.dirname(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        # Pooled so a request reuses an open connection instead of reopening the file and
+        # re-running the pragmas every time.
+        return PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, max_connections=max(pool_size, 256),
+                                    stale_timeout=300, check_same_thread=False)
     if parsed.scheme in ("postgres", "postgresql"):
         kwargs = {
             "host": parsed.hostname or "localhost",
@@ -41,7 +42,7 @@ def make_database(url):
         }
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         return PooledPostgresqlDatabase(
-            parsed.path.lstrip("/") or "postgres", max_connections=64, stale_timeout=300,
+            parsed.path.lstrip("/") or "postgres", max_connections=pool_size, stale_timeout=300,
             timeout=10, **kwargs)
     raise ValueError(f"DATABASE_URL must start with sqlite:/// or postgresql://, got {parsed.scheme}://")
 
@@ -56,9 +57,15 @@ def connection():
         yield database
 
 
+def release_all():
+    """Close pooled connections, e.g. before gunicorn forks: a connection must not cross a fork."""
+    if hasattr(database.obj, "close_all"):
+        database.obj.close_all()
+
+
 def init_app(app):
     """Bind the proxy to the configured database and open/close a connection around each request."""
-    database.initialize(make_database(app.config["DATABASE_URL"]))
+    database.initialize(make_database(app.config["DATABASE_URL"], app.config["DATABASE_POOL_SIZE"]))
 
     @app.before_request
     def _connect():
