@@ -1,8 +1,45 @@
 """Anthropic adapter."""
+from ..types import ModelInfo
+from . import anthropic_format as fmt
 from .base import Provider
+from .streaming import ChunkStream
+
+PAGE_SIZE = 1000  # the largest `limit` GET /models accepts
 
 
 class AnthropicProvider(Provider):
     type = "anthropic"
     label = "Anthropic"
     default_base_url = "https://api.anthropic.com/v1"
+
+    def auth_headers(self, key):
+        return fmt.auth_headers(key)
+
+    def parse_error(self, status, body, headers):
+        return fmt.parse_error(status, body, headers)
+
+    def list_models(self):
+        models, after = [], None
+        while True:
+            params = {"limit": PAGE_SIZE}
+            if after:
+                params["after_id"] = after
+            body = self.request_json("GET", "/models", params=params)
+            for item in body.get("data") or []:
+                if isinstance(item, dict) and item.get("id"):
+                    models.append(ModelInfo(model_id=item["id"], display_name=item.get("display_name"),
+                                            capabilities=["chat"]))
+            last = body.get("last_id")
+            if not body.get("has_more") or not last or last == after:
+                return models
+            after = last
+
+    def chat(self, req):
+        payload = fmt.messages_payload(req, self.settings.anthropic_default_max_tokens)
+        return fmt.parse_message(self, self.request_json("POST", "/messages", json_body=payload),
+                                 req.model)
+
+    def stream(self, req):
+        payload = fmt.messages_payload(req, self.settings.anthropic_default_max_tokens, stream=True)
+        resp = self.request("POST", "/messages", json_body=payload, stream=True)
+        return ChunkStream(resp, fmt.iter_chunks(self, self.stream_events(resp)))

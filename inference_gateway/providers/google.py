@@ -1,8 +1,72 @@
 """Google Gemini adapter."""
+from .. import errors
+from ..types import Embeddings, Images, ModelInfo, Usage
+from . import google_format as fmt
 from .base import Provider
+from .streaming import ChunkStream
+
+PAGE_SIZE = 1000  # the largest pageSize GET /models accepts
 
 
 class GoogleProvider(Provider):
     type = "google"
     label = "Google Gemini"
     default_base_url = "https://generativelanguage.googleapis.com/v1beta"
+
+    def auth_headers(self, key):
+        return fmt.auth_headers(key)
+
+    def parse_error(self, status, body, headers):
+        return fmt.parse_error(status, body, headers)
+
+    def list_models(self):
+        models, token = [], None
+        while True:
+            params = {"pageSize": PAGE_SIZE}
+            if token:
+                params["pageToken"] = token
+            body = self.request_json("GET", "/models", params=params)
+            for item in body.get("models") or []:
+                if not isinstance(item, dict) or not item.get("name"):
+                    continue
+                model_id = fmt.bare_model(item["name"])
+                models.append(ModelInfo(
+                    model_id=model_id, display_name=item.get("displayName"),
+                    capabilities=fmt.capabilities(model_id, item.get("supportedGenerationMethods") or [])))
+            next_token = body.get("nextPageToken")
+            if not next_token or next_token == token:
+                return models
+            token = next_token
+
+    def _path(self, model, method):
+        return f"/models/{fmt.bare_model(model)}:{method}"
+
+    def chat(self, req):
+        body = self.request_json("POST", self._path(req.model, "generateContent"),
+                                 json_body=fmt.generate_payload(req))
+        return fmt.parse_generate(self, body, req.model)
+
+    def stream(self, req):
+        resp = self.request("POST", self._path(req.model, "streamGenerateContent"),
+                            params={"alt": "sse"}, json_body=fmt.generate_payload(req), stream=True)
+        return ChunkStream(resp, fmt.iter_chunks(self, self.stream_events(resp)))
+
+    def embed(self, req):
+        if not req.inputs:
+            raise errors.BadRequest("nothing to embed: inputs is empty")
+        suffix, payload = fmt.embed_payload(req)
+        body = self.request_json("POST", f"/models/{fmt.bare_model(req.model)}{suffix}",
+                                 json_body=payload)
+        # The Gemini API reports no token usage for embeddings.
+        return Embeddings(vectors=fmt.parse_embeddings(self, body, len(req.inputs)),
+                          model=req.model, usage=Usage(0, 0))
+
+    def images(self, req):
+        if req.n not in (None, 1):
+            raise errors.BadRequest("Gemini image models generate one image per request: n must be 1")
+        ratio = fmt.aspect_ratio(req.size)
+        # `quality` has no Gemini equivalent and is ignored.
+        body = self.request_json("POST", self._path(req.model, "generateContent"),
+                                 json_body=fmt.image_payload(req.prompt, ratio))
+        images, usage = fmt.parse_images(self, body)
+        return Images(images=images, model=req.model, usage=usage)

@@ -1,8 +1,93 @@
-"""OpenCode Zen adapter."""
+"""OpenCode Zen adapter: one key, three wire formats chosen by model family."""
+from dataclasses import replace
+
+from .. import errors
+from ..types import ModelInfo
+from . import anthropic_format, google_format, openai_format
 from .base import Provider
+from .streaming import ChunkStream
+
+ANTHROPIC, GOOGLE, OPENAI = "anthropic", "google", "openai"
+
+
+def bare_id(model):
+    return model[len("opencode/"):] if model.startswith("opencode/") else model
+
+
+def family(model_id):
+    """Which Zen endpoint serves a model: claude-* on /messages, gemini-* on the Gemini paths,
+    everything else (gpt-* included, which Zen converts) on /chat/completions."""
+    if model_id.startswith("claude-"):
+        return ANTHROPIC
+    if model_id.startswith("gemini-"):
+        return GOOGLE
+    return OPENAI
 
 
 class OpenCodeProvider(Provider):
     type = "opencode"
     label = "OpenCode Zen"
     default_base_url = "https://opencode.ai/zen/v1"
+
+    def auth_headers(self, key):
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def parse_error(self, status, body, headers):
+        """Zen's own errors are Anthropic-shaped; the Gemini route passes Google's through."""
+        err = body.get("error") if isinstance(body, dict) else None
+        if isinstance(body, list) or (isinstance(err, dict) and ("status" in err or "details" in err)):
+            return google_format.parse_error(status, body, headers)
+        if isinstance(body, dict) and body.get("type") == "error":
+            return anthropic_format.parse_error(status, body, headers)
+        return openai_format.parse_error(status, body, headers)
+
+    def list_models(self):
+        # No key needed; with one, Zen leaves out the models the workspace disabled.
+        key = self._optional_key()
+        body = self.request_json("GET", "/models", auth=False, headers=self.auth_headers(key))
+        return [ModelInfo(model_id=mid, capabilities=["chat"]) for mid in openai_format.model_ids(body)]
+
+    def _optional_key(self):
+        if not self.config.env_var:
+            return None
+        try:
+            return self.api_key()
+        except errors.ProviderNotConfigured:  # listing works without a key
+            return None
+
+    def _route(self, req, stream):
+        """(path, params, headers, body, chunk parser) for a chat request."""
+        model_id = bare_id(req.model)
+        if req.model != model_id:
+            req = replace(req, model=model_id)
+        key = self.api_key()
+        kind = family(model_id)
+        if kind == ANTHROPIC:
+            payload = anthropic_format.messages_payload(
+                req, self.settings.anthropic_default_max_tokens, stream=stream)
+            return ("/messages", None, anthropic_format.auth_headers(key), payload,
+                    anthropic_format)
+        if kind == GOOGLE:
+            method = "streamGenerateContent" if stream else "generateContent"
+            return (f"/models/{model_id}:{method}", {"alt": "sse"} if stream else None,
+                    google_format.auth_headers(key), google_format.generate_payload(req),
+                    google_format)
+        payload = openai_format.chat_payload(req, max_tokens_field="max_tokens", stream=stream)
+        return "/chat/completions", None, self.auth_headers(key), payload, openai_format
+
+    def chat(self, req):
+        path, params, headers, payload, fmt = self._route(req, stream=False)
+        body = self.request_json("POST", path, params=params, json_body=payload, headers=headers,
+                                 auth=False)
+        if fmt is anthropic_format:
+            return fmt.parse_message(self, body, req.model)
+        if fmt is google_format:
+            return fmt.parse_generate(self, body, req.model)
+        return fmt.parse_chat(self, body, req.model)
+
+    def stream(self, req):
+        path, params, headers, payload, fmt = self._route(req, stream=True)
+        resp = self.request("POST", path, params=params, json_body=payload, headers=headers,
+                            auth=False, stream=True)
+        return ChunkStream(resp, fmt.iter_chunks(self, self.stream_events(resp)))
+
