@@ -2,7 +2,6 @@
 from ..types import ModelInfo
 from . import anthropic_format as fmt
 from .base import Provider
-from .streaming import ChunkStream
 
 PAGE_SIZE = 1000  # the largest `limit` GET /models accepts
 
@@ -42,4 +41,4 @@ class AnthropicProvider(Provider):
     def stream(self, req):
         payload = fmt.messages_payload(req, self.settings.anthropic_default_max_tokens, stream=True)
         resp = self.request("POST", "/messages", json_body=payload, stream=True)
-        return ChunkStream(resp, fmt.iter_chunks(self, self.stream_events(resp)))
+        return fmt.iter_chunks(self, self.stream_events(resp))

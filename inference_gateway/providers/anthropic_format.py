@@ -2,8 +2,7 @@
 from .. import errors
 from ..types import Chunk, Completion, Usage
 from .base import UpstreamFailure
-from .openai_format import header
-from .streaming import int_or_zero, role_and_content, stream_cut, system_texts
+from .common import header, int_or_zero, role_and_content, stream_cut, system_texts
 
 API_VERSION = "2023-06-01"
 

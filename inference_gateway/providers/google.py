@@ -3,7 +3,6 @@ from .. import errors
 from ..types import Embeddings, Images, ModelInfo, Usage
 from . import google_format as fmt
 from .base import Provider
-from .streaming import ChunkStream
 
 PAGE_SIZE = 1000  # the largest pageSize GET /models accepts
 
@@ -49,7 +48,7 @@ class GoogleProvider(Provider):
     def stream(self, req):
         resp = self.request("POST", self._path(req.model, "streamGenerateContent"),
                             params={"alt": "sse"}, json_body=fmt.generate_payload(req), stream=True)
-        return ChunkStream(resp, fmt.iter_chunks(self, self.stream_events(resp)))
+        return fmt.iter_chunks(self, self.stream_events(resp))
 
     def embed(self, req):
         if not req.inputs:

@@ -4,7 +4,7 @@ from math import gcd
 from .. import errors
 from ..types import Chunk, Completion, Image, Usage
 from .base import UpstreamFailure
-from .streaming import int_or_zero, role_and_content, stream_cut, system_texts
+from .common import int_or_zero, role_and_content, stream_cut, system_texts
 
 FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length"}
 FILTERED = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",

@@ -6,7 +6,7 @@ from .. import errors
 from ..types import Image, Images, ModelInfo, Transcription, Usage
 from . import openai_format as fmt
 from .base import Provider
-from .streaming import ChunkStream, int_or_zero
+from .common import int_or_zero
 
 GPT_IMAGE_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
 # Accepted sizes per image model family (OpenAI spec, CreateImageRequest.size).
@@ -72,8 +72,7 @@ class OpenAIProvider(Provider):
     def stream(self, req):
         payload = fmt.chat_payload(req, max_tokens_field=self.max_tokens_field, stream=True)
         resp = self.request("POST", "/chat/completions", json_body=payload, stream=True)
-        return ChunkStream(resp, fmt.iter_chunks(self, self.stream_events(resp),
-                                                 require_done=self.require_done))
+        return fmt.iter_chunks(self, self.stream_events(resp), require_done=self.require_done)
 
     def embed(self, req):
         body = self.request_json("POST", "/embeddings", json_body=fmt.embed_payload(req))

@@ -3,7 +3,7 @@ OpenAI, OpenAI-compatible and OpenCode adapters."""
 from .. import errors
 from ..types import Chunk, Completion, Embeddings, Usage
 from .base import UpstreamFailure
-from .streaming import int_or_zero, role_and_content, stream_cut
+from .common import header, int_or_zero, role_and_content, stream_cut
 
 FINISH_REASONS = {"stop": "stop", "length": "length", "content_filter": "content_filter",
                   "tool_calls": "tool_calls", "function_call": "tool_calls"}
@@ -89,14 +89,6 @@ def iter_chunks(provider, events, *, require_done=True):
             yield Chunk(text=text, usage=usage, finish_reason=reason)
     if require_done or not finished:
         raise stream_cut(provider, "no [DONE]")
-
-
-def header(headers, name):
-    value = headers.get(name) if headers else None
-    if value is None and isinstance(headers, dict):
-        lowered = {k.lower(): v for k, v in headers.items()}
-        value = lowered.get(name.lower())
-    return value
 
 
 def parse_error(status, body, headers):

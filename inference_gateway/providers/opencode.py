@@ -5,7 +5,6 @@ from .. import errors
 from ..types import ModelInfo
 from . import anthropic_format, google_format, openai_format
 from .base import Provider
-from .streaming import ChunkStream
 
 ANTHROPIC, GOOGLE, OPENAI = "anthropic", "google", "openai"
 
@@ -89,5 +88,5 @@ class OpenCodeProvider(Provider):
         path, params, headers, payload, fmt = self._route(req, stream=True)
         resp = self.request("POST", path, params=params, json_body=payload, headers=headers,
                             auth=False, stream=True)
-        return ChunkStream(resp, fmt.iter_chunks(self, self.stream_events(resp)))
+        return fmt.iter_chunks(self, self.stream_events(resp))
 

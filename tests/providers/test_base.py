@@ -40,13 +40,31 @@ def streaming(provider, monkeypatch, resp):
 DELTA = b'data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}\n\n'
 
 
+STREAM_URLS = {
+    OpenAIProvider: f"{BASE}/chat/completions",
+    AnthropicProvider: "https://api.anthropic.com/v1/messages",
+    GoogleProvider: "https://generativelanguage.googleapis.com/v1beta/models/any-model:streamGenerateContent",
+}
+
+
 @pytest.mark.parametrize("cls", [OpenAIProvider, AnthropicProvider, GoogleProvider])
-def test_closing_a_stream_that_never_started_closes_the_upstream(make, monkeypatch, cls):
-    resp = FakeResponse(DELTA)
-    stream = streaming(make(cls), monkeypatch, resp)
-    assert not resp.closed
-    stream.close()
-    assert resp.closed
+def test_closing_the_adapter_closes_a_stream_that_never_started(make, rsps, monkeypatch, cls):
+    provider = make(cls)
+    rsps.post(STREAM_URLS[cls], body=DELTA, content_type="text/event-stream")
+    closed = []
+    send = provider.request
+
+    def spy(*args, **kwargs):
+        resp = send(*args, **kwargs)
+        close = resp.close
+        resp.close = lambda: (closed.append(True), close())
+        return resp
+
+    monkeypatch.setattr(provider, "request", spy)
+    provider.stream(chat_request("any-model"))  # never iterated: its own finally never runs
+    assert closed == []
+    provider.close()
+    assert closed == [True]
 
 
 def test_closing_a_stream_midway_closes_the_upstream(make, monkeypatch):

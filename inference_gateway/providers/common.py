@@ -1,28 +1,5 @@
-"""Shared pieces of the adapters' streaming and translation helpers."""
+"""Small helpers the wire-format modules share."""
 from .. import errors
-
-
-class ChunkStream:
-    """The iterator `Provider.stream` returns: Chunks parsed from an open upstream response.
-
-    `close()` closes the upstream response even when iteration never started (a plain generator
-    that was never advanced skips its `finally`, which would leave the connection open)."""
-
-    def __init__(self, resp, chunks):
-        self._resp = resp
-        self._chunks = chunks
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        return next(self._chunks)
-
-    def close(self):
-        try:
-            self._chunks.close()
-        finally:
-            self._resp.close()
 
 
 def role_and_content(message):
@@ -45,6 +22,16 @@ def system_texts(req):
 def stream_cut(provider, what):
     return errors.UpstreamError(
         f"provider '{provider.config.name}' ended the stream early ({what}); the reply is incomplete")
+
+
+def header(headers, name):
+    """A response header by name, from requests' case-insensitive headers or a plain dict."""
+    if not headers:
+        return None
+    value = headers.get(name)
+    if value is None and isinstance(headers, dict):
+        value = {k.lower(): v for k, v in headers.items()}.get(name.lower())
+    return value
 
 
 def int_or_zero(value):
