@@ -55,7 +55,7 @@ class OpenCodeProvider(Provider):
             return None
 
     def _route(self, req, stream):
-        """(path, params, headers, body, chunk parser) for a chat request."""
+        """(path, params, headers, body, reply parser, chunk parser) for a chat request."""
         model_id = bare_id(req.model)
         if req.model != model_id:
             req = replace(req, model=model_id)
@@ -65,28 +65,24 @@ class OpenCodeProvider(Provider):
             payload = anthropic_format.messages_payload(
                 req, self.settings.anthropic_default_max_tokens, stream=stream)
             return ("/messages", None, anthropic_format.auth_headers(key), payload,
-                    anthropic_format)
+                    anthropic_format.parse_message, anthropic_format.iter_chunks)
         if kind == GOOGLE:
             method = "streamGenerateContent" if stream else "generateContent"
             return (f"/models/{model_id}:{method}", {"alt": "sse"} if stream else None,
                     google_format.auth_headers(key), google_format.generate_payload(req),
-                    google_format)
+                    google_format.parse_generate, google_format.iter_chunks)
         payload = openai_format.chat_payload(req, max_tokens_field="max_tokens", stream=stream)
-        return "/chat/completions", None, self.auth_headers(key), payload, openai_format
+        return ("/chat/completions", None, self.auth_headers(key), payload,
+                openai_format.parse_chat, openai_format.iter_chunks)
 
     def chat(self, req):
-        path, params, headers, payload, fmt = self._route(req, stream=False)
+        path, params, headers, payload, parse, _ = self._route(req, stream=False)
         body = self.request_json("POST", path, params=params, json_body=payload, headers=headers,
                                  auth=False)
-        if fmt is anthropic_format:
-            return fmt.parse_message(self, body, req.model)
-        if fmt is google_format:
-            return fmt.parse_generate(self, body, req.model)
-        return fmt.parse_chat(self, body, req.model)
+        return parse(self, body, req.model)
 
     def stream(self, req):
-        path, params, headers, payload, fmt = self._route(req, stream=True)
+        path, params, headers, payload, _, chunks = self._route(req, stream=True)
         resp = self.request("POST", path, params=params, json_body=payload, headers=headers,
                             auth=False, stream=True)
-        return fmt.iter_chunks(self, self.stream_events(resp))
-
+        return chunks(self, self.stream_events(resp))
