@@ -246,6 +246,11 @@ class Provider:
             env = self.config.env_var or "its envVar"
             return errors.UpstreamError(
                 f"provider '{name}' refused the API key in {env} ({status}: {message})", status=502)
+        if status == 429 and failure.retryable is False:
+            # e.g. OpenAI's insufficient_quota: a billing problem that waiting will not fix.
+            return errors.UpstreamError(
+                f"provider '{name}' refused the request and says retrying will not help: {message}",
+                status=502)
         if status == 429:
             return errors.RateLimited(
                 f"provider '{name}' is rate limiting requests: {message}",

@@ -244,10 +244,12 @@ def test_429_retry_after_ms_is_preferred(openai, rsps, sleeps):
     assert sleeps == [0.25]
 
 
-def test_429_insufficient_quota_is_not_retried(openai, rsps, sleeps):
+def test_429_insufficient_quota_is_not_retried_and_not_reported_as_a_rate_limit(openai, rsps, sleeps):
     rsps.post(f"{BASE}/chat/completions", status=429, json=load("openai", "error_insufficient_quota.json"))
-    with pytest.raises(errors.RateLimited) as caught:
+    with pytest.raises(errors.UpstreamError) as caught:
         openai.chat(chat_request("gpt-4o-mini"))
+    # Billing: a client that backs off on 429 would wait forever, so it is a 502 instead.
+    assert caught.value.status == 502 and caught.value.code == "UPSTREAM_ERROR"
     assert "exceeded your current quota" in caught.value.message
     assert len(rsps.calls) == 1
     assert sleeps == []
