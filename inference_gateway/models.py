@@ -2,8 +2,8 @@
 import secrets
 from datetime import datetime, timezone
 
-from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, Model,
-                    TextField)
+from peewee import (BigAutoField, BigIntegerField, BooleanField, CharField, DateTimeField, ForeignKeyField,
+                    IntegerField, Model, PostgresqlDatabase, TextField)
 
 from .db import database
 
@@ -76,11 +76,89 @@ class RequestLog(BaseModel):
 
     class Meta:
         table_name = "request_log"
+        # Each serves the newest-first page (and its cursor) for one kind of filter.
         indexes = (
             (("created", "id"), False),
-            (("provider_id", "created"), False),
-            (("model", "created"), False),
+            (("provider_id", "created", "id"), False),
+            (("model", "created", "id"), False),
+        )
+
+    @classmethod
+    def create_table(cls, safe=True, **options):
+        super().create_table(safe=safe, **options)
+        db = cls._meta.database
+        for statement in rollup_triggers(isinstance(db.obj, PostgresqlDatabase)):
+            db.execute_sql(statement)
+
+
+class UsageRollup(BaseModel):
+    """Request-log counters per hour and (provider, model, endpoint, status), kept by triggers on
+    request_log: the usage summary of a million rows reads thousands. NULL ids are stored as ''."""
+
+    # Upserts use up sequence values too.
+    id = BigAutoField()
+    bucket = DateTimeField()
+    provider_id = CharField(max_length=8)
+    provider_name = CharField(max_length=64, null=True)
+    model = CharField(max_length=300)
+    endpoint = CharField(max_length=32)
+    status = CharField(max_length=16)
+    requests = BigIntegerField(default=0)
+    errors = BigIntegerField(default=0)
+    input_tokens = BigIntegerField(default=0)
+    output_tokens = BigIntegerField(default=0)
+    duration_ms = BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "usage_rollup"
+        indexes = (
+            (("bucket", "provider_id", "model", "endpoint", "status"), True),
+            (("provider_id", "bucket"), False),
         )
 
 
-TABLES = [SchemaVersion, Provider, ProviderModel, RequestLog]
+ROLLUP_COLUMNS = "bucket, provider_id, provider_name, model, endpoint, status, " \
+                 "requests, errors, input_tokens, output_tokens, duration_ms"
+ROLLUP_ADD = ("requests = usage_rollup.requests + 1, errors = usage_rollup.errors + excluded.errors, "
+              "input_tokens = usage_rollup.input_tokens + excluded.input_tokens, "
+              "output_tokens = usage_rollup.output_tokens + excluded.output_tokens, "
+              "duration_ms = usage_rollup.duration_ms + excluded.duration_ms, "
+              "provider_name = coalesce(excluded.provider_name, usage_rollup.provider_name)")
+ROLLUP_SUB = ("requests = requests - 1, errors = errors - {is_error}, "
+              "input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, "
+              "duration_ms = duration_ms - OLD.duration_ms WHERE bucket = {bucket} "
+              "AND provider_id = coalesce(OLD.provider_id, '') AND model = coalesce(OLD.model, '') "
+              "AND endpoint = OLD.endpoint AND status = OLD.status")
+
+
+def rollup_triggers(postgres):
+    """DDL that keeps usage_rollup equal to the sums over request_log, in the inserting statement's
+    own transaction (so a row and its counters commit or vanish together). Rows are never updated."""
+    def insert(bucket, is_error):
+        return (f"INSERT INTO usage_rollup ({ROLLUP_COLUMNS}) VALUES ({bucket}, coalesce(NEW.provider_id, ''), "
+                f"NEW.provider_name, coalesce(NEW.model, ''), NEW.endpoint, NEW.status, 1, {is_error}, "
+                f"NEW.input_tokens, NEW.output_tokens, NEW.duration_ms) "
+                f"ON CONFLICT (bucket, provider_id, model, endpoint, status) DO UPDATE SET {ROLLUP_ADD};")
+
+    if postgres:
+        new, old = "date_trunc('hour', NEW.created)", "date_trunc('hour', OLD.created)"
+        return [
+            "CREATE OR REPLACE FUNCTION request_log_rollup() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN IF TG_OP = 'INSERT' THEN "
+            + insert(new, "(NEW.status = 'error')::int") + " RETURN NEW; ELSE UPDATE usage_rollup SET "
+            + ROLLUP_SUB.format(is_error="(OLD.status = 'error')::int", bucket=old) + "; RETURN OLD; END IF; END $$",
+            "DROP TRIGGER IF EXISTS request_log_rollup ON request_log",
+            "CREATE TRIGGER request_log_rollup AFTER INSERT OR DELETE ON request_log "
+            "FOR EACH ROW EXECUTE FUNCTION request_log_rollup()",
+        ]
+    # SQLite keeps datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' text; the hour is its first 13 characters.
+    new, old = "substr(NEW.created, 1, 13) || ':00:00'", "substr(OLD.created, 1, 13) || ':00:00'"
+    return [
+        "CREATE TRIGGER IF NOT EXISTS request_log_rollup_insert AFTER INSERT ON request_log BEGIN "
+        + insert(new, "NEW.status = 'error'") + " END",
+        "CREATE TRIGGER IF NOT EXISTS request_log_rollup_delete AFTER DELETE ON request_log BEGIN "
+        "UPDATE usage_rollup SET " + ROLLUP_SUB.format(is_error="(OLD.status = 'error')", bucket=old) + "; END",
+    ]
+
+
+TABLES = [SchemaVersion, Provider, ProviderModel, UsageRollup, RequestLog]

@@ -1,0 +1,288 @@
+"""Querying the request log (filters, summary and breakdowns, newest-first pages with a cursor) and
+pruning it. Summaries read the hourly usage_rollup for whole hours and request_log only for the
+partial hours at either end of a time range, so they stay fast at millions of rows."""
+import base64
+import binascii
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Optional
+
+from peewee import Case, Tuple, fn
+
+from . import db, errors, provider_store
+from .models import Provider, RequestLog, UsageRollup, utcnow
+from .provider_store import iso
+from .request_log import CANCELLED, ERROR, SUCCESS
+
+log = logging.getLogger(__name__)
+
+ENDPOINTS = ("chat", "chat_stream", "chat_ws", "embed", "images", "transcribe", "models_sync")
+STATUSES = (SUCCESS, ERROR, CANCELLED)
+HOUR = timedelta(hours=1)
+
+# Everything but the bodies: a page never reads them.
+LIST_FIELDS = [RequestLog.id, RequestLog.created, RequestLog.provider_id, RequestLog.provider_name,
+               RequestLog.model, RequestLog.endpoint, RequestLog.status, RequestLog.http_status,
+               RequestLog.input_tokens, RequestLog.output_tokens, RequestLog.duration_ms, RequestLog.ttft_ms,
+               RequestLog.stream, RequestLog.error_code, RequestLog.error_message]
+
+
+@dataclass
+class Filters:
+    """What /usage selects. `since` is inclusive and `until` exclusive, both naive UTC."""
+
+    provider_id: Optional[str] = None
+    since: Optional[datetime] = None
+    until: Optional[datetime] = None
+    model: Optional[str] = None
+    endpoint: Optional[str] = None
+    status: Optional[str] = None
+
+
+def provider_id_for(ref):
+    """The provider id a `provider` filter means: a registered provider's id or name, or the id of
+    a deleted one that still has log rows. Anything else is a 404."""
+    provider = provider_store.find(ref)
+    if provider is not None:
+        return provider.id
+    if RequestLog.select().where(RequestLog.provider_id == ref).exists():
+        return ref
+    raise errors.NotFound(f"provider '{ref}' not found: pass a registered provider's id or name "
+                          f"(GET /api/v1/inference/providers lists them)")
+
+
+def floor_hour(dt):
+    return dt.replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(dt):
+    floor = floor_hour(dt)
+    return floor if floor == dt else floor + HOUR
+
+
+def split_range(since, until):
+    """(rollup range, raw ranges): whole hours come from the rollup, the partial hours at the ends
+    from request_log. A range is (start or None, end or None), start inclusive, end exclusive."""
+    start = ceil_hour(since) if since else None
+    end = floor_hour(until) if until else None
+    if start and end and start >= end:
+        return None, [(since, until)]
+    raw = []
+    if since and since != start:
+        raw.append((since, start))
+    if until and until != end:
+        raw.append((end, until))
+    return (start, end), raw
+
+
+def _where(model, time_field, filters, start, end):
+    conds = []
+    if start is not None:
+        conds.append(time_field >= start)
+    if end is not None:
+        conds.append(time_field < end)
+    if filters.provider_id:
+        conds.append(model.provider_id == filters.provider_id)
+    for name in ("model", "endpoint", "status"):
+        if getattr(filters, name):
+            conds.append(getattr(model, name) == getattr(filters, name))
+    return conds
+
+
+def _rollup_groups(filters, start, end):
+    R = UsageRollup
+    query = (R.select(R.provider_id, fn.MAX(R.provider_name), R.model, fn.SUM(R.requests), fn.SUM(R.errors),
+                      fn.SUM(R.input_tokens), fn.SUM(R.output_tokens), fn.SUM(R.duration_ms))
+             .group_by(R.provider_id, R.model))
+    conds = _where(R, R.bucket, filters, start, end)
+    return query.where(*conds).tuples() if conds else query.tuples()
+
+
+def _raw_groups(filters, start, end):
+    L = RequestLog
+    errors_ = fn.SUM(Case(None, [(L.status == ERROR, 1)], 0))
+    return (L.select(L.provider_id, fn.MAX(L.provider_name), L.model, fn.COUNT(L.id), errors_,
+                     fn.SUM(L.input_tokens), fn.SUM(L.output_tokens), fn.SUM(L.duration_ms))
+            .where(*_where(L, L.created, filters, start, end))
+            .group_by(L.provider_id, L.model).tuples())
+
+
+def counters(requests=0, errors_=0, input_tokens=0, output_tokens=0, duration_ms=0):
+    return {
+        "totalRequests": requests,
+        "totalErrors": errors_,
+        "totalInputTokens": input_tokens,
+        "totalOutputTokens": output_tokens,
+        "totalTokens": input_tokens + output_tokens,
+        "avgDurationMs": round(duration_ms / requests) if requests else 0,
+    }
+
+
+def _add(totals, key, values):
+    current = totals.setdefault(key, [0] * 5)
+    for i, value in enumerate(values):
+        current[i] += int(value or 0)
+
+
+def summarize(filters):
+    """{summary, byProvider, byModel} over every row the filters match."""
+    rollup_range, raw_ranges = split_range(filters.since, filters.until)
+    queries = [_raw_groups(filters, start, end) for start, end in raw_ranges]
+    if rollup_range is not None:
+        queries.append(_rollup_groups(filters, *rollup_range))
+    groups, names = {}, {}
+    for query in queries:
+        for provider_id, provider_name, model, *values in query:
+            # The rollup stores NULL as ''; both mean "none".
+            key = (provider_id or None, model or None)
+            _add(groups, key, values)
+            if provider_name:
+                names[key[0]] = provider_name
+    groups = {key: values for key, values in groups.items() if values[0] > 0}
+    # A registered provider is shown by its current name; a deleted one by the name it last had.
+    ids = [pid for pid in names if pid]
+    if ids:
+        names.update({p.id: p.name for p in Provider.select(Provider.id, Provider.name).where(Provider.id.in_(ids))})
+    total, by_provider, by_model = {}, {}, {}
+    for (provider_id, model), values in groups.items():
+        _add(total, None, values)
+        _add(by_provider, provider_id, values)
+        _add(by_model, model, values)
+    return {
+        "summary": counters(*total.get(None, [0] * 5)),
+        "byProvider": _ranked([{"providerId": pid, "provider": names.get(pid), **counters(*values)}
+                               for pid, values in by_provider.items()], "provider"),
+        "byModel": _ranked([{"model": model, **counters(*values)} for model, values in by_model.items()],
+                           "model"),
+    }
+
+
+def _ranked(items, name):
+    return sorted(items, key=lambda item: (-item["totalRequests"], item[name] or ""))
+
+
+def encode_cursor(row):
+    raw = f"{row.created.isoformat()}|{row.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(value):
+    """(created, id) from a cursor; ValueError when it is not one encode_cursor made."""
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        created, row_id = raw.split("|", 1)
+        if not row_id:
+            raise ValueError("no id")
+        return datetime.fromisoformat(created), row_id
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def page(filters, limit=50, cursor=None):
+    """(rows newest first, nextCursor or None): `limit` rows after the cursor's position."""
+    L = RequestLog
+    conds = _where(L, L.created, filters, filters.since, filters.until)
+    if cursor is not None:
+        conds.append(Tuple(L.created, L.id) < Tuple(*cursor))
+    query = L.select(*LIST_FIELDS).order_by(L.created.desc(), L.id.desc()).limit(limit + 1)
+    rows = list(query.where(*conds) if conds else query)
+    if len(rows) > limit:
+        return rows[:limit], encode_cursor(rows[limit - 1])
+    return rows, None
+
+
+def query(filters, limit=50, cursor=None):
+    """The /usage answer: summary and breakdowns over every match, and one page of rows."""
+    rows, next_cursor = page(filters, limit, cursor)
+    return {**summarize(filters), "requests": [to_dict(row) for row in rows], "nextCursor": next_cursor}
+
+
+def to_dict(row, bodies=False):
+    data = {
+        "id": row.id,
+        "created": iso(row.created),
+        "providerId": row.provider_id,
+        "provider": row.provider_name,
+        "model": row.model,
+        "endpoint": row.endpoint,
+        "status": row.status,
+        "httpStatus": row.http_status,
+        "inputTokens": row.input_tokens,
+        "outputTokens": row.output_tokens,
+        "totalTokens": (row.input_tokens or 0) + (row.output_tokens or 0),
+        "durationMs": row.duration_ms,
+        "ttftMs": row.ttft_ms,
+        "stream": bool(row.stream),
+        "errorCode": row.error_code,
+        "errorMessage": row.error_message,
+    }
+    if bodies:
+        # Only present when LOG_BODIES stored them.
+        if row.request_body is not None:
+            data["requestBody"] = row.request_body
+        if row.response_body is not None:
+            data["responseBody"] = row.response_body
+    return data
+
+
+def get(request_id):
+    row = RequestLog.get_or_none(RequestLog.id == request_id)
+    if row is None:
+        raise errors.NotFound(f"request '{request_id}' not found (it may be older than the retention period)")
+    return row
+
+
+def prune(days, now=None, batch=1000, pause=0.0):
+    """Delete rows older than `days` days, a batch per transaction so writers are never held up
+    for long; the rollup triggers subtract them. Returns how many rows went."""
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    deleted = 0
+    while True:
+        with db.database.atomic():
+            ids = RequestLog.select(RequestLog.id).where(RequestLog.created < cutoff).limit(batch)
+            count = RequestLog.delete().where(RequestLog.id.in_(ids)).execute()
+        deleted += count
+        if count < batch:
+            break
+        time.sleep(pause)
+    # Hours emptied by the prune: nothing new lands that far back.
+    UsageRollup.delete().where(UsageRollup.requests == 0, UsageRollup.bucket < floor_hour(cutoff)).execute()
+    return deleted
+
+
+class Pruner:
+    """Applies USAGE_RETENTION_DAYS without a cron job: the first request after start, and then at
+    most once an interval, starts a background prune. The check on the request path is one clock
+    read; each worker process has its own (a prune finding nothing to delete is cheap)."""
+
+    def __init__(self, days, interval=3600.0, clock=time.monotonic):
+        self.days, self.interval, self.clock = days, interval, clock
+        self.due = None
+        self._lock = threading.Lock()
+
+    def maybe_start(self):
+        """Start a prune thread if one is due; returns it (or None)."""
+        if not self.days:
+            return None
+        now = self.clock()
+        if self.due is not None and now < self.due:
+            return None
+        with self._lock:
+            if self.due is not None and now < self.due:
+                return None
+            self.due = now + self.interval
+        thread = threading.Thread(target=self._run, name="usage-prune", daemon=True)
+        thread.start()
+        return thread
+
+    def _run(self):
+        try:
+            with db.connection():
+                deleted = prune(self.days, pause=0.01)
+            if deleted:
+                log.info("pruned %s request-log rows older than %s days", deleted, self.days)
+        except Exception:
+            log.exception("pruning the request log failed; the next attempt is in an hour")
