@@ -75,13 +75,34 @@ ROW_FIELDS = [f.name for f in fields(CallRecord)
               if f.name not in ("started", "upstream_ms", "adapter", "deferred")]
 
 
+TRUNCATED = "...[truncated]"
+REDACTED = "[redacted]"
+# Body fields whose values are credentials, compared lower-cased without '-' and '_'.
+SECRET_KEYS = {"apikey", "key", "authorization", "token", "accesstoken", "secret", "clientsecret",
+               "password", "xapikey", "xgoogapikey"}
+
+
+def redact(value):
+    """The value with every credential-looking field's value replaced, at any depth."""
+    if isinstance(value, dict):
+        return {k: REDACTED if str(k).lower().replace("-", "").replace("_", "") in SECRET_KEYS
+                else redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
 def capture_body(value, config):
-    """A body for the log when LOG_BODIES is on, cut to LOG_BODY_MAX_BYTES; otherwise None."""
+    """A body for the log when LOG_BODIES is on, credentials redacted, cut to LOG_BODY_MAX_BYTES
+    (UTF-8 bytes, the marker included); otherwise None. Headers are never captured."""
     if not config.get("LOG_BODIES") or value is None:
         return None
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = value if isinstance(value, str) else json.dumps(redact(value), default=str, ensure_ascii=False)
     limit = config.get("LOG_BODY_MAX_BYTES", 16384)
-    return text if len(text) <= limit else text[:limit] + "...[truncated]"
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[:max(0, limit - len(TRUNCATED))].decode("utf-8", "ignore") + TRUNCATED
 
 
 def write(record: CallRecord, attempts=5):
