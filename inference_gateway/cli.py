@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from peewee import PostgresqlDatabase
 
 from . import db, provider_store, usage
-from .models import RequestLog, new_id, utcnow
+from .models import RequestLog, UsageRollup, new_id, utcnow
 
 usage_cli = AppGroup("usage", help="Request-log maintenance: prune old rows, generate test rows.")
 
@@ -129,6 +129,10 @@ def generate(count, providers, *, days=30, batch=10_000, rng=None, now=None):
                 for i, (p, model, kind) in enumerate(picks)]
         insert_batch(sql, rows)
         inserted += size
+    # Fresh planner statistics, as autovacuum would gather for a log that grew over days; without
+    # them PostgreSQL guesses a million rows are a few hundred and picks slow plans.
+    for table in (RequestLog, UsageRollup):
+        db.database.execute_sql(f"ANALYZE {table._meta.table_name}")
     return inserted
 
 
