@@ -24,6 +24,8 @@ SETTINGS = {
     "LOG_BODY_MAX_BYTES": (16 * 1024, int),
     "USAGE_RETENTION_DAYS": (0, int),
     "METRICS_ENABLED": (True, "bool"),
+    "METRICS_TOKEN": ("", str),
+    "TRUSTED_PROXIES": (0, int),
 }
 
 TRUE = {"1", "true", "yes", "on"}

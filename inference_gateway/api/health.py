@@ -1,4 +1,66 @@
 """Operational endpoints outside /api: liveness, readiness, metrics."""
-from flask import Blueprint
+import logging
+
+from flask import Blueprint, Response, current_app, request
+from peewee import DatabaseError, InterfaceError
+from playhouse.pool import MaxConnectionsExceeded
+
+from .. import auth, db, errors, metrics
+from ..envelope import ok
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("health", __name__)
+
+
+@bp.record_once
+def _bypass_database_hook(state):
+    # db.init_app opens a database connection before every request. Probes and scrapes must not
+    # depend on it: a database outage must not make a live process look dead, /readyz reports
+    # the outage itself, and metrics matter most during one. So these views run from a hook
+    # placed ahead of it (a before_request that returns a response ends the chain).
+    def serve_probe():
+        if request.blueprint == bp.name and request.endpoint in current_app.view_functions:
+            return current_app.view_functions[request.endpoint](**(request.view_args or {}))
+        return None
+
+    state.app.before_request_funcs.setdefault(None, []).insert(0, serve_probe)
+
+
+@bp.get("/healthz")
+def healthz():
+    """The process is alive and serving requests."""
+    return ok({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz():
+    """The database answers a query; 503 SERVICE_UNAVAILABLE when it does not."""
+    try:
+        with db.connection():
+            db.database.execute_sql("SELECT 1").fetchone()
+    except (DatabaseError, InterfaceError, MaxConnectionsExceeded) as exc:
+        log.warning("readiness check failed: %s: %s", type(exc).__name__, exc)
+        # The URL is not repeated: it may carry a password.
+        raise errors.ServiceUnavailable(
+            f"the database is not reachable ({type(exc).__name__}); check DATABASE_URL and that "
+            "the database server is up") from None
+    return ok({"status": "ready", "database": "ok"})
+
+
+def check_metrics_access(config):
+    """METRICS_TOKEN when set, else the API keys when set, else open."""
+    token = config.get("METRICS_TOKEN")
+    keys = [token] if token else config.get("API_KEYS") or []
+    if keys:
+        auth.check_request(keys)
+
+
+@bp.get("/metrics")
+def metrics_view():
+    """Prometheus text format, summed over every worker of this instance."""
+    if not current_app.config.get("METRICS_ENABLED", True):
+        raise errors.NotFound("metrics are disabled on this gateway (METRICS_ENABLED=false)")
+    check_metrics_access(current_app.config)
+    body, content_type = metrics.exposition()
+    return Response(body, content_type=content_type)

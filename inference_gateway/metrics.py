@@ -1,0 +1,108 @@
+"""Prometheus metrics fed by the call events; multiprocess-safe under gunicorn.
+
+With PROMETHEUS_MULTIPROC_DIR set (gunicorn.conf.py sets it), every worker writes its values to
+files there and /metrics sums them, so any worker can answer a scrape for the whole instance.
+Without it (dev server, tests) the values live in this process only."""
+import os
+import threading
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from . import events
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+NO_PROVIDER = "none"
+
+# Upstream waits span a cached reply to a multi-minute generation.
+UPSTREAM_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+# The gateway's own time should be milliseconds; the top buckets catch a slow database.
+OVERHEAD_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+
+
+class Metrics:
+    """The gateway's metric families, registered on one registry."""
+
+    def __init__(self, registry):
+        self.registry = registry
+        self.requests = Counter(
+            "gateway_requests", "Proxied calls by endpoint, provider and HTTP status.",
+            ["endpoint", "provider", "status"], registry=registry)
+        self.upstream = Histogram(
+            "gateway_upstream_latency_seconds", "Time a call spent waiting on the upstream provider.",
+            ["endpoint", "provider"], buckets=UPSTREAM_BUCKETS, registry=registry)
+        self.overhead = Histogram(
+            "gateway_overhead_seconds", "A call's total time minus its time waiting on the upstream.",
+            ["endpoint"], buckets=OVERHEAD_BUCKETS, registry=registry)
+        self.input_tokens = Counter(
+            "gateway_input_tokens", "Input (prompt) tokens reported by providers.",
+            ["provider"], registry=registry)
+        self.output_tokens = Counter(
+            "gateway_output_tokens", "Output (completion) tokens reported by providers.",
+            ["provider"], registry=registry)
+        # 'livesum': the sum over live workers; a dead worker's open streams are dropped with it.
+        self.active_streams = Gauge(
+            "gateway_active_streams", "Streams (SSE and WebSocket) open right now.",
+            ["endpoint"], multiprocess_mode="livesum", registry=registry)
+
+    def call_finished(self, record):
+        provider = record.provider_name or NO_PROVIDER
+        self.requests.labels(record.endpoint, provider, str(record.http_status or 0)).inc()
+        upstream_s = max(0.0, record.upstream_ms) / 1000.0
+        if record.provider_name:
+            self.upstream.labels(record.endpoint, provider).observe(upstream_s)
+        self.overhead.labels(record.endpoint).observe(max(0.0, record.duration_ms / 1000.0 - upstream_s))
+        if record.input_tokens:
+            self.input_tokens.labels(provider).inc(record.input_tokens)
+        if record.output_tokens:
+            self.output_tokens.labels(provider).inc(record.output_tokens)
+
+
+_lock = threading.Lock()
+_metrics = None
+
+
+def get():
+    """The process's metrics, created on first use (metric files must not be opened at import)."""
+    global _metrics
+    if _metrics is None:
+        with _lock:
+            if _metrics is None:
+                _metrics = Metrics(CollectorRegistry(auto_describe=True))
+    return _metrics
+
+
+def _on_call_finished(record):
+    get().call_finished(record)
+
+
+def _on_stream_opened(endpoint):
+    get().active_streams.labels(endpoint).inc()
+
+
+def _on_stream_closed(endpoint):
+    get().active_streams.labels(endpoint).dec()
+
+
+def multiprocess():
+    return bool(os.environ.get(MULTIPROC_ENV))
+
+
+def exposition():
+    """(body, content type) for a scrape: every worker's values in multiprocess mode."""
+    if multiprocess():
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    else:
+        registry = get().registry
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def init_app(app):
+    """Subscribe to the call events (once per process, however many apps are created)."""
+    if not app.config.get("METRICS_ENABLED", True):
+        return
+    get()
+    events.call_finished.connect(_on_call_finished)
+    events.stream_opened.connect(_on_stream_opened)
+    events.stream_closed.connect(_on_stream_closed)
