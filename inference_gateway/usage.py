@@ -174,9 +174,10 @@ def decode_cursor(value):
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         created, row_id = raw.split("|", 1)
-        if not row_id:
-            raise ValueError("no id")
-        return datetime.fromisoformat(created), row_id
+        moment = datetime.fromisoformat(created)
+        if not row_id or moment.tzinfo is not None:
+            raise ValueError("not a cursor")
+        return moment, row_id
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise ValueError(str(exc)) from None
 

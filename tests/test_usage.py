@@ -29,7 +29,8 @@ def test_split_range_reads_whole_hours_from_the_rollup(since, until, rollup, raw
 def test_cursor_round_trips_and_rejects_anything_else():
     row = RequestLog(id="0123456789abcdef", created=datetime(2026, 3, 1, 12, 0, 0, 123456))
     assert usage.decode_cursor(usage.encode_cursor(row)) == (row.created, row.id)
-    for bad in ["", "abc", "!!!", "bm90aGluZw", "fDAxMjM"]:
+    aware = usage.encode_cursor(RequestLog(id="ab", created=datetime.fromisoformat("2026-03-01T12:00:00+05:00")))
+    for bad in ["", "abc", "!!!", "bm90aGluZw", "fDAxMjM", aware]:
         with pytest.raises(ValueError):
             usage.decode_cursor(bad)
 

@@ -205,6 +205,7 @@ def test_limit_defaults_to_50(api, add, providers):
     ("endpoint=completions", "endpoint"), ("status=ok", "status"), ("cursor=not-a-cursor", "cursor"),
     ("cursor=", "cursor"), ("model=", "model"), ("provder=openai", "provder"),
     ("since=2026-03-02&until=2026-03-01", "until"), ("status=error&status=success", "status"),
+    ("until=9999-12-31", "until"), ("since=0001-01-01T00:00:00%2B01:00", "since"), ("since=1969-12-31", "since"),
 ])
 def test_malformed_filters_are_400_naming_the_parameter(api, query, param):
     error = usage(api, query, status=400)

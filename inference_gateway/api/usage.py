@@ -11,6 +11,7 @@ from ..envelope import ok
 bp = Blueprint("usage", __name__)
 
 DATE_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
+MIN_YEAR, MAX_YEAR = 1970, 9000
 TIME_ERROR = ("must be an ISO-8601 date (2026-03-01, a whole day in UTC) or date-time "
               "(2026-03-01T12:00:00Z; without an offset it is UTC)")
 
@@ -24,10 +25,13 @@ class UtcTime(fields.Field):
         text = str(value).strip()
         try:
             parsed = datetime.fromisoformat(text.replace("z", "Z"))
-        except ValueError:
+            if parsed.tzinfo is not None:
+                parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        except (ValueError, OverflowError):
             raise self.make_error("invalid") from None
-        if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        # Far enough from datetime's limits that a day or an hour can be added to it.
+        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+            raise ValidationError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
         return parsed, bool(DATE_ONLY.match(text))
 
 
