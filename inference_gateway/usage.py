@@ -142,7 +142,7 @@ def summarize(filters):
             if provider_name:
                 names[key[0]] = provider_name
     groups = {key: values for key, values in groups.items() if values[0] > 0}
-    # A registered provider is shown by its current name; a deleted one by the name it last had.
+    # A registered provider is shown by its current name; a deleted one by the name its rows carry.
     ids = [pid for pid in names if pid]
     if ids:
         names.update({p.id: p.name for p in Provider.select(Provider.id, Provider.name).where(Provider.id.in_(ids))})
