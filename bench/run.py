@@ -1,0 +1,220 @@
+"""The gateway against a bare pass-through and the upstream direct: `make bench`.
+
+    python bench/run.py [--smoke] [--reps 3] [--format openai|anthropic] [--usage-rows 1000000 | --no-usage]
+
+Starts the fake upstream, the pass-through and the gateway (gunicorn with gunicorn.conf.py's
+defaults, a fresh SQLite file, a provider whose baseUrl is the fake upstream), runs every scenario
+against the three in turn (the order rotating each repetition), takes the median of the
+repetitions, prints the issue's six targets with ratios and PASS/FAIL, and writes
+bench/results/latest.md (or smoke.md) with the figures, the command and the machine.
+"""
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import requests
+
+import procs
+import report
+
+TARGETS = ("direct", "passthrough", "gateway")
+KEY_VAR = "BENCH_UPSTREAM_KEY"
+PROMPT = [{"role": "user", "content": "Write one sentence about foxes."}]
+
+
+class Scenario:
+    def __init__(self, name, mode, model, concurrency, requests, chunks=0, max_seconds=60, warmup=0):
+        self.name, self.mode, self.model = name, mode, model
+        self.concurrency, self.requests, self.chunks = concurrency, requests, chunks
+        self.max_seconds, self.warmup = max_seconds, warmup
+
+
+def scenarios(smoke):
+    """The issue's workloads; --smoke shrinks each one so the whole run fits in CI's minute."""
+    if smoke:
+        return [Scenario("chat c1", "chat", "l0", 1, 200, warmup=50),
+                Scenario("chat c64 l0", "chat", "l0", 64, 600, warmup=50),
+                Scenario("chat c64 l50", "chat", "l50", 64, 400),
+                Scenario("stream light", "stream", "n20.i10", 16, 32, chunks=20),
+                Scenario("stream capacity", "stream", "n5.i200", 200, 200, chunks=5)]
+    return [Scenario("chat c1", "chat", "l0", 1, 1500, warmup=200),
+            Scenario("chat c64 l0", "chat", "l0", 64, 6000, warmup=200),
+            Scenario("chat c64 l50", "chat", "l50", 64, 4000),
+            Scenario("stream light", "stream", "n20.i10", 16, 160, chunks=20),
+            Scenario("stream capacity", "stream", "n10.i500", 1000, 1000, chunks=10, max_seconds=120)]
+
+
+class Formats:
+    """Paths and bodies per upstream wire format; the gateway's body is always its own API's."""
+
+    PATHS = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages"}
+
+    def __init__(self, kind):
+        self.kind, self.path = kind, self.PATHS[kind]
+
+    def upstream_body(self, model, stream):
+        body = {"model": model, "messages": PROMPT, "max_tokens": 64}
+        if stream:
+            body["stream"] = True
+            if self.kind == "openai":
+                body["stream_options"] = {"include_usage": True}
+        return body
+
+    def gateway_body(self, model):
+        return {"model": f"bench-{self.kind}/{model}", "messages": PROMPT, "maxTokens": 64}
+
+
+class Stack:
+    """The three servers, started once for the whole run."""
+
+    def __init__(self, fmt, tmp):
+        self.fmt = fmt
+        self.upstream = procs.upstream(procs.free_port(), tmp).wait_ready()
+        self.passthrough = procs.gunicorn(
+            "passthrough", "passthrough:app", procs.free_port(),
+            {"UPSTREAM_URL": self.upstream.url + fmt.path}, tmp).wait_ready()
+        self.gateway = procs.gunicorn(
+            "gateway", "wsgi:app", procs.free_port(),
+            {"DATABASE_URL": f"sqlite:///{tmp}/gateway.db", "DATA_DIR": tmp, KEY_VAR: "bench",
+             "GATEWAY_API_KEYS": "", "PROMETHEUS_MULTIPROC_DIR": ""}, tmp, "/healthz").wait_ready()
+        for kind in Formats.PATHS:
+            resp = requests.post(self.gateway.url + "/api/v1/inference/providers", timeout=10, json={
+                "name": f"bench-{kind}", "type": kind, "envVar": KEY_VAR, "baseUrl": self.upstream.url + "/v1"})
+            resp.raise_for_status()
+
+    def servers(self):
+        return [self.upstream, self.passthrough, self.gateway]
+
+    def stop(self):
+        for server in reversed(self.servers()):
+            server.stop()
+
+    def request(self, target, scenario):
+        """(url, body) for one scenario against one target."""
+        stream = scenario.mode == "stream"
+        if target == "direct":
+            return self.upstream.url + self.fmt.path, self.fmt.upstream_body(scenario.model, stream)
+        if target == "passthrough":
+            return (self.passthrough.url + ("/chat/stream" if stream else "/chat"),
+                    self.fmt.upstream_body(scenario.model, stream))
+        return (self.gateway.url + "/api/v1/inference" + ("/chat/stream" if stream else "/chat"),
+                self.fmt.gateway_body(scenario.model))
+
+    def measure(self, target, scenario):
+        url, body = self.request(target, scenario)
+        if scenario.warmup:
+            # Outside the meter: warm-up calls would be counted in CPU but not in calls served.
+            load(scenario, url, body, concurrency=min(8, scenario.concurrency), requests=scenario.warmup)
+        # The tree that serves this target: the upstream alone when it is hit directly.
+        server = {"direct": self.upstream, "passthrough": self.passthrough, "gateway": self.gateway}[target]
+        with procs.Meter([server, self.upstream]) as meter:
+            result = load(scenario, url, body, scenario.concurrency, scenario.requests)
+        result.update(cpu_s=meter.cpu[server.name], upstream_cpu_s=meter.cpu["upstream"],
+                      peak_pss_mib=meter.peak[server.name])
+        served = result["chunks_out"] if scenario.mode == "stream" else result["completed"]
+        result["cpu_ms_per_unit"] = 1000 * result["cpu_s"] / served if served else None
+        return result
+
+
+def load(scenario, url, body, concurrency, requests):
+    """Run bench/load.py in its own process (it must not share a core's GIL with the meter)."""
+    argv = [sys.executable, os.path.join(procs.HERE, "load.py"), scenario.mode, "--url", url,
+            "--body", json.dumps(body), "--concurrency", str(concurrency), "--requests", str(requests),
+            "--chunks", str(scenario.chunks), "--max-seconds", str(scenario.max_seconds)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=scenario.max_seconds + 120)
+    if done.returncode:
+        raise RuntimeError(f"load.py failed on {url} ({scenario.name}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout)
+
+
+def median_results(runs):
+    """{metric: median over repetitions} for the numeric metrics, the worst for error counts."""
+    merged = {}
+    for key, value in runs[0].items():
+        values = [run[key] for run in runs if run.get(key) is not None]
+        if key in ("errors", "lost_chunks", "streams_incomplete", "merged_arrivals"):
+            merged[key] = max(values)
+        elif values and all(isinstance(v, (int, float)) for v in values):
+            merged[key] = statistics.median(values)
+        else:
+            merged[key] = value
+    merged["error_samples"] = [s for run in runs for s in run.get("error_samples", [])][:5]
+    return merged
+
+
+def run_all(stack, plan, reps, log=print):
+    results = {}
+    for rep in range(reps):
+        order = TARGETS[rep % 3:] + TARGETS[:rep % 3]
+        for scenario in plan:
+            for target in order:
+                result = stack.measure(target, scenario)
+                results.setdefault((scenario.name, target), []).append(result)
+                log(f"rep {rep + 1}/{reps} {scenario.name:16} {target:11} " + report.brief(result))
+    return {key: median_results(runs) for key, runs in results.items()}
+
+
+def run_usage(rows, runs, postgres_url):
+    """Target 6 through bench/usage_bench.py (the usage engineer's); returns its report dicts."""
+    import usage_bench
+
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out.append(usage_bench.run_backend("SQLite", f"sqlite:///{tmp}/usage.db", rows, runs))
+    if postgres_url:
+        conn, name, url, version = usage_bench.postgres_database(postgres_url)
+        try:
+            out.append(usage_bench.run_backend("PostgreSQL " + version, url, rows, runs))
+        finally:
+            conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.close()
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="small and quick: keeps the harness working in CI")
+    parser.add_argument("--reps", type=int, default=None, help="repetitions (default 3, smoke 1)")
+    parser.add_argument("--format", choices=sorted(Formats.PATHS), default="openai")
+    parser.add_argument("--only", help="comma-separated scenario names to run (default: all)")
+    parser.add_argument("--usage-rows", type=int, default=None, help="rows for target 6 (default 1M, smoke 5k)")
+    parser.add_argument("--no-usage", action="store_true", help="skip target 6")
+    parser.add_argument("--postgres-url", default=os.environ.get("TEST_POSTGRES_URL"),
+                        help="target 6 on PostgreSQL too (default: $TEST_POSTGRES_URL)")
+    parser.add_argument("--out", help="results file (default bench/results/latest.md, smoke.md with --smoke)")
+    args = parser.parse_args()
+    reps = args.reps or (1 if args.smoke else 3)
+    plan = scenarios(args.smoke)
+    if args.only:
+        wanted = {name.strip() for name in args.only.split(",")}
+        plan = [s for s in plan if s.name in wanted]
+    command = "python bench/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="igw-bench-") as tmp:
+        stack = Stack(Formats(args.format), tmp)
+        try:
+            results = run_all(stack, plan, reps)
+        finally:
+            stack.stop()
+    usage = None
+    if not args.no_usage:
+        rows = args.usage_rows or (5000 if args.smoke else 1_000_000)
+        usage = {"rows": rows, "reports": run_usage(rows, 3 if args.smoke else 7, args.postgres_url)}
+    text = report.render(results, plan, usage, reps=reps, command=command.strip(), fmt=args.format,
+                         elapsed=time.time() - started)
+    print(text)
+    out = args.out or os.path.join(procs.HERE, "results", "smoke.md" if args.smoke else "latest.md")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as fh:
+        fh.write(text)
+    sys.exit(1 if args.smoke and report.broken(results) else 0)
+
+
+if __name__ == "__main__":
+    main()
