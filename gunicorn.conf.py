@@ -26,7 +26,7 @@ workers = _env("WEB_CONCURRENCY", multiprocessing.cpu_count(), int)
 worker_connections = _env("WORKER_CONNECTIONS", 2000, int)
 # gthread only: every open stream holds one thread, so the pool must be as large as the number
 # of concurrent streams a worker should carry.
-threads = _env("THREADS", 500 if worker_class == "gthread" else 1, int)
+threads = _env("THREADS", 1000 if worker_class == "gthread" else 1, int)
 # Seconds without a heartbeat before the arbiter kills a worker. Both worker types heartbeat
 # independently of requests, so a long stream does not trip it; a stuck event loop does.
 timeout = _env("TIMEOUT", 60, int)

@@ -1,0 +1,66 @@
+"""Liveness and readiness probes, outside /api and without a key."""
+import pytest
+
+from inference_gateway import db
+from inference_gateway.db import make_database
+
+# A port nothing listens on; the password must never reach a response.
+DEAD_DATABASE = "postgresql://postgres:hunter2@127.0.0.1:1/gone"
+
+
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "GATEWAY_API_KEYS": "k1"}
+
+
+@pytest.fixture
+def database_down(app):
+    """The app's database replaced by one that refuses connections, for the test's duration."""
+    original = db.database.obj
+    db.database.initialize(make_database(DEAD_DATABASE))
+    yield
+    db.database.initialize(original)
+
+
+def test_healthz_is_ok_without_a_key(client):
+    resp = client.get("/healthz")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"success": True, "data": {"status": "ok"}}
+
+
+def test_readyz_checks_the_database(client):
+    resp = client.get("/readyz")
+    assert resp.status_code == 200
+    assert resp.get_json()["data"] == {"status": "ready", "database": "ok"}
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(client, database_down):
+    resp = client.get("/readyz")
+    assert resp.status_code == 503
+    error = resp.get_json()["error"]
+    assert error["code"] == "SERVICE_UNAVAILABLE"
+    assert "DATABASE_URL" in error["message"] and "hunter2" not in resp.get_data(as_text=True)
+
+
+def test_liveness_and_metrics_do_not_depend_on_the_database(client, database_down):
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/metrics", headers={"Authorization": "Bearer k1"}).status_code == 200
+    # The API itself needs the database, and still says so in the envelope.
+    resp = client.get("/api/v1/inference/providers", headers={"Authorization": "Bearer k1"})
+    assert resp.status_code >= 500 and resp.get_json()["success"] is False
+
+
+def test_readyz_recovers_when_the_database_returns(client, database_down):
+    assert client.get("/readyz").status_code == 503
+    back = make_database(client.application.config["DATABASE_URL"])
+    db.database.initialize(back)
+    assert client.get("/readyz").status_code == 200
+    back.close_all()
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probes_answer_only_get(client, path):
+    resp = client.post(path)
+    assert resp.status_code == 405
+    assert resp.get_json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert "GET" in resp.headers["Allow"]
