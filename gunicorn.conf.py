@@ -32,9 +32,10 @@ threads = _env("THREADS", 1000 if worker_class == "gthread" else 1, int)
 timeout = _env("TIMEOUT", 60, int)
 # On SIGTERM a worker stops accepting and lets running streams finish for this long.
 graceful_timeout = _env("GRACEFUL_TIMEOUT", 90, int)
-# Longer than nginx's upstream keepalive_timeout (60 s), so nginx always closes idle connections
-# first and never sends a request on a socket gunicorn is closing.
-keepalive = _env("KEEPALIVE", 75, int)
+# Longer than nginx's upstream keepalive_timeout (4 s), so nginx always closes an idle connection
+# first and never sends a request on a socket gunicorn is closing. Short, because on SIGTERM a
+# worker still waits this long on every idle keep-alive connection before it can exit.
+keepalive = _env("KEEPALIVE", 5, int)
 forwarded_allow_ips = _env("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # Heartbeat files on tmpfs where there is one: a slow disk must not look like a stuck worker.
 worker_tmp_dir = _env("WORKER_TMP_DIR", "/dev/shm" if os.path.isdir("/dev/shm") else None)
