@@ -5,6 +5,7 @@
 """
 import argparse
 import os
+import pwd
 import string
 import sys
 
@@ -13,6 +14,7 @@ TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nginx.conf"
 # The main context for a self-contained nginx (tests, `make nginx`): pid, logs and temp files are
 # relative to the -p prefix, so it needs no root and leaves nothing outside that directory.
 MAIN = """\
+user {user};
 worker_processes auto;
 daemon off;
 pid nginx.pid;
@@ -50,7 +52,9 @@ def prepare(prefix, listen, upstreams):
     with open(os.path.join(prefix, "gateway.conf"), "w") as f:
         f.write(render(listen, upstreams, access_log="access.log"))
     with open(os.path.join(prefix, "nginx.conf"), "w") as f:
-        f.write(MAIN)
+        # Workers run as the user who started nginx (as root it would switch them to `nobody`,
+        # who cannot write to a private prefix); nginx ignores the line for anyone else.
+        f.write(MAIN.replace("{user}", pwd.getpwuid(os.geteuid()).pw_name))
     # -e: the compiled-in error log (/var/log/nginx) may not be writable before the config is read.
     return ["nginx", "-p", prefix + "/", "-c", "nginx.conf", "-e", "error.log"]
 
