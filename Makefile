@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 3000
+NGINX_PORT ?= 8080
 
-.PHONY: install install-test run serve nginx test lint bench bench-smoke clean
+.PHONY: install install-test run serve nginx test lint bench bench-smoke install-bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +23,30 @@ run: install
 serve: install
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
+# gunicorn on PORT behind nginx on NGINX_PORT (deploy/nginx.conf); Ctrl-C stops both.
+nginx: install
+	@command -v nginx >/dev/null || { echo "nginx is not installed: apt-get install nginx"; exit 1; }
+	PORT=$(PORT) TRUSTED_PROXIES=1 $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app & gunicorn=$$!; \
+	trap 'kill $$gunicorn 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python deploy/nginx.py run --listen 127.0.0.1:$(NGINX_PORT) --upstream 127.0.0.1:$(PORT) --prefix var/nginx
+
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test
-	$(BIN)/python -m pyflakes inference_gateway tests bench 2>/dev/null || $(BIN)/pip install -q pyflakes && $(BIN)/python -m pyflakes inference_gateway tests bench
+	$(BIN)/python -m pyflakes inference_gateway tests bench deploy wsgi.py gunicorn.conf.py
+
+# Gateway vs pass-through vs upstream, interleaved, 3 repetitions, plus /usage over 1M rows
+# (about 10 minutes); writes bench/results/latest.md. BENCH_ARGS adds options (e.g. --proposals).
+bench: install-bench
+	cd bench && $(abspath $(BIN))/python run.py $(BENCH_ARGS)
+
+# The same harness, small: every scenario once, in under a minute (CI keeps it working).
+bench-smoke: install-bench
+	cd bench && $(abspath $(BIN))/python run.py --smoke $(BENCH_ARGS)
+
+install-bench: $(BIN)/python
+	$(BIN)/pip install -q -e '.[bench]'
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache var

@@ -7,7 +7,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from inference_gateway import errors
 
 from .mock_provider import chunks, completion
-from .test_observability import HELLO, UPSTREAM_WAIT, P, openai, script  # noqa: F401
+from . import test_observability
+from .test_observability import HELLO, UPSTREAM_WAIT, P
+
+# The fixtures this module shares with test_observability (a mock provider with a slow upstream).
+script, openai = test_observability.script, test_observability.openai
 
 
 def scrape(client, headers=None):
@@ -28,7 +32,7 @@ def delta(before, after, name, **labels):
     return value(after, name, **labels) - value(before, name, **labels)
 
 
-def test_a_call_counts_its_request_tokens_and_latencies(client, script, openai):  # noqa: F811
+def test_a_call_counts_its_request_tokens_and_latencies(client, script, openai):
     before = scrape(client)
     script.enqueue(completion(usage=(15, 12)))
     assert client.post(P + "/chat", json=HELLO).status_code == 200
@@ -45,7 +49,7 @@ def test_a_call_counts_its_request_tokens_and_latencies(client, script, openai):
     assert delta(before, after, "gateway_overhead_seconds_sum", endpoint="chat") < UPSTREAM_WAIT
 
 
-def test_failures_are_counted_by_status(client, script, openai):  # noqa: F811
+def test_failures_are_counted_by_status(client, script, openai):
     before = scrape(client)
     script.enqueue(errors.UpstreamError("provider fell over"))
     assert client.post(P + "/chat", json=HELLO).status_code == 502
@@ -57,7 +61,7 @@ def test_failures_are_counted_by_status(client, script, openai):  # noqa: F811
     assert delta(before, after, "gateway_upstream_latency_seconds_count", endpoint="chat", provider="none") == 0
 
 
-def test_active_streams_gauge_follows_an_open_stream(client, script, openai):  # noqa: F811
+def test_active_streams_gauge_follows_an_open_stream(client, script, openai):
     script.enqueue(chunks("Hel", "lo", usage=(4, 2)))
     before = scrape(client)
     resp = client.post(P + "/chat/stream", json=HELLO, buffered=False)
