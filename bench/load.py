@@ -24,7 +24,6 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from urllib.parse import urlparse  # noqa: E402
 
-import gevent  # noqa: E402
 from gevent.pool import Pool  # noqa: E402
 
 from fake_upstream import read_stamps  # noqa: E402

@@ -36,13 +36,14 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
-def target_rows(results, usage):
-    """[(target, gateway, pass-through, measure, limit, verdict)] for the scenarios that ran."""
+def target_rows(results, usage, gateway="gateway"):
+    """[(target, gateway, pass-through, measure, limit, verdict)] for the scenarios that ran;
+    `gateway` names the measured target to judge ("proposed": with bench/proposals.py applied)."""
     def get(scenario, target, key):
-        return results.get((scenario, target), {}).get(key)
+        return results.get((scenario, gateway if target == "gateway" else target), {}).get(key)
 
     rows = []
-    if ("chat c1", "gateway") in results:
+    if ("chat c1", gateway) in results:
         gw, pt = get("chat c1", "gateway", "cpu_ms_per_unit"), get("chat c1", "passthrough", "cpu_ms_per_unit")
         r = ratio(gw, pt)
         rows.append(("1a. chat CPU per request (c=1)", f"{fmt(gw, 3)} ms", f"{fmt(pt, 3)} ms",
@@ -54,13 +55,13 @@ def target_rows(results, usage):
                      verdict(diff <= 1.0)))
     for name, label in (("chat c64 l0", "2a. throughput c=64, upstream 0 ms"),
                         ("chat c64 l50", "2b. throughput c=64, upstream 50 ms")):
-        if (name, "gateway") in results:
+        if (name, gateway) in results:
             gw, pt = get(name, "gateway", "rps"), get(name, "passthrough", "rps")
             r = ratio(gw, pt)
             rows.append((label, f"{fmt(gw, 0)} rps", f"{fmt(pt, 0)} rps", f"{fmt(r)}x", ">= 0.8x",
                          verdict(r is not None and r >= 0.8)))
-    if ("stream light", "gateway") in results:
-        g = results[("stream light", "gateway")]
+    if ("stream light", gateway) in results:
+        g = results[("stream light", gateway)]
         p = results[("stream light", "passthrough")]
         rows.append(("3a. light streams: chunks in = out, one per arrival",
                      f"{g['chunks_out']}/{g['chunks_in']}, {g['merged_arrivals']} merged",
@@ -73,8 +74,8 @@ def target_rows(results, usage):
         rows.append(("3c. light streams: CPU per forwarded chunk", f"{fmt(g['cpu_ms_per_unit'], 3)} ms",
                      f"{fmt(p['cpu_ms_per_unit'], 3)} ms", f"{fmt(r)}x", "<= 1.5x",
                      verdict(r is not None and r <= 1.5)))
-    if ("stream capacity", "gateway") in results:
-        g = results[("stream capacity", "gateway")]
+    if ("stream capacity", gateway) in results:
+        g = results[("stream capacity", gateway)]
         p = results[("stream capacity", "passthrough")]
         streams = g["concurrency"]
         rows.append((f"4a. {streams} concurrent streams: errors, lost chunks",
@@ -106,7 +107,7 @@ def detail_table(results, plan):
     lines = ["| scenario | target | " + " | ".join(label for _, label, _ in DETAIL_KEYS) + " |",
              "|---|---|" + "---|" * len(DETAIL_KEYS)]
     for scenario in plan:
-        for target in ("direct", "passthrough", "gateway"):
+        for target in ("direct", "passthrough", "gateway", "proposed"):
             r = results.get((scenario.name, target))
             if r:
                 cells = [fmt(float(r[k]) if isinstance(r.get(k), (int, float)) and digits else r.get(k), digits)
@@ -129,6 +130,7 @@ def machine():
 
 def render(results, plan, usage, *, reps, command, fmt, elapsed):
     rows = target_rows(results, usage)
+    proposed = target_rows(results, None, "proposed")
     lines = ["# Gateway benchmark", "",
              f"Command: `{command}` (from the repository root; `make bench` runs it)", "",
              f"Machine: {machine()}.", "",
@@ -139,6 +141,13 @@ def render(results, plan, usage, *, reps, command, fmt, elapsed):
              "## Targets", "",
              "| target | gateway | pass-through | measure | limit | verdict |", "|---|---|---|---|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
+    if proposed:
+        lines += ["", "## Targets with bench/proposals.py applied (target `proposed`)", "",
+                  "The same run, a fourth target: the gateway with the two precompiled queries "
+                  "bench/proposals.py describes.", "",
+                  "| target | gateway + proposals | pass-through | measure | limit | verdict |",
+                  "|---|---|---|---|---|---|"]
+        lines += ["| " + " | ".join(row) + " |" for row in proposed]
     lines += ["", "## Every figure", "",
               "CPU is the serving process tree's user+system time over the run (for `direct`, the fake "
               "upstream's); per request for chat, per forwarded chunk for streams. TTFB is the time to "

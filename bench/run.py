@@ -24,6 +24,8 @@ import procs
 import report
 
 TARGETS = ("direct", "passthrough", "gateway")
+# bench/proposals.py applied: measured only with --proposals.
+PROPOSED = "proposed"
 KEY_VAR = "BENCH_UPSTREAM_KEY"
 PROMPT = [{"role": "user", "content": "Write one sentence about foxes."}]
 
@@ -73,23 +75,32 @@ class Formats:
 class Stack:
     """The three servers, started once for the whole run."""
 
-    def __init__(self, fmt, tmp):
+    def __init__(self, fmt, tmp, proposals=False):
         self.fmt = fmt
+        self.targets = TARGETS + ((PROPOSED,) if proposals else ())
         self.upstream = procs.upstream(procs.free_port(), tmp).wait_ready()
         self.passthrough = procs.gunicorn(
             "passthrough", "passthrough:app", procs.free_port(),
             {"UPSTREAM_URL": self.upstream.url + fmt.path}, tmp).wait_ready()
-        self.gateway = procs.gunicorn(
-            "gateway", "wsgi:app", procs.free_port(),
-            {"DATABASE_URL": f"sqlite:///{tmp}/gateway.db", "DATA_DIR": tmp, KEY_VAR: "bench",
+        self.gateway = self.start_gateway("gateway", "wsgi:app", tmp)
+        self.proposed = self.start_gateway(PROPOSED, "wsgi_proposed:app", tmp) if proposals else None
+        self.by_target = {"direct": self.upstream, "passthrough": self.passthrough, "gateway": self.gateway,
+                          PROPOSED: self.proposed}
+
+    def start_gateway(self, name, app, tmp):
+        """A gateway on its own fresh SQLite file, with a provider per format pointing at the upstream."""
+        server = procs.gunicorn(
+            name, app, procs.free_port(),
+            {"DATABASE_URL": f"sqlite:///{tmp}/{name}.db", "DATA_DIR": tmp, KEY_VAR: "bench",
              "GATEWAY_API_KEYS": "", "PROMETHEUS_MULTIPROC_DIR": ""}, tmp, "/healthz").wait_ready()
         for kind in Formats.PATHS:
-            resp = requests.post(self.gateway.url + "/api/v1/inference/providers", timeout=10, json={
+            resp = requests.post(server.url + "/api/v1/inference/providers", timeout=10, json={
                 "name": f"bench-{kind}", "type": kind, "envVar": KEY_VAR, "baseUrl": self.upstream.url + "/v1"})
             resp.raise_for_status()
+        return server
 
     def servers(self):
-        return [self.upstream, self.passthrough, self.gateway]
+        return [s for s in (self.upstream, self.passthrough, self.gateway, self.proposed) if s]
 
     def stop(self):
         for server in reversed(self.servers()):
@@ -103,7 +114,7 @@ class Stack:
         if target == "passthrough":
             return (self.passthrough.url + ("/chat/stream" if stream else "/chat"),
                     self.fmt.upstream_body(scenario.model, stream))
-        return (self.gateway.url + "/api/v1/inference" + ("/chat/stream" if stream else "/chat"),
+        return (self.by_target[target].url + "/api/v1/inference" + ("/chat/stream" if stream else "/chat"),
                 self.fmt.gateway_body(scenario.model))
 
     def measure(self, target, scenario):
@@ -112,7 +123,7 @@ class Stack:
             # Outside the meter: warm-up calls would be counted in CPU but not in calls served.
             load(scenario, url, body, concurrency=min(8, scenario.concurrency), requests=scenario.warmup)
         # The tree that serves this target: the upstream alone when it is hit directly.
-        server = {"direct": self.upstream, "passthrough": self.passthrough, "gateway": self.gateway}[target]
+        server = self.by_target[target]
         with procs.Meter([server, self.upstream]) as meter:
             result = load(scenario, url, body, scenario.concurrency, scenario.requests)
         result.update(cpu_s=meter.cpu[server.name], upstream_cpu_s=meter.cpu["upstream"],
@@ -151,7 +162,8 @@ def median_results(runs):
 def run_all(stack, plan, reps, log=print):
     results = {}
     for rep in range(reps):
-        order = TARGETS[rep % 3:] + TARGETS[:rep % 3]
+        shift = rep % len(stack.targets)
+        order = stack.targets[shift:] + stack.targets[:shift]
         for scenario in plan:
             for target in order:
                 result = stack.measure(target, scenario)
@@ -182,6 +194,8 @@ def main():
     parser.add_argument("--smoke", action="store_true", help="small and quick: keeps the harness working in CI")
     parser.add_argument("--reps", type=int, default=None, help="repetitions (default 3, smoke 1)")
     parser.add_argument("--format", choices=sorted(Formats.PATHS), default="openai")
+    parser.add_argument("--proposals", action="store_true",
+                        help="also measure the gateway with bench/proposals.py applied")
     parser.add_argument("--only", help="comma-separated scenario names to run (default: all)")
     parser.add_argument("--usage-rows", type=int, default=None, help="rows for target 6 (default 1M, smoke 5k)")
     parser.add_argument("--no-usage", action="store_true", help="skip target 6")
@@ -197,7 +211,7 @@ def main():
     command = "python bench/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="igw-bench-") as tmp:
-        stack = Stack(Formats(args.format), tmp)
+        stack = Stack(Formats(args.format), tmp, args.proposals)
         try:
             results = run_all(stack, plan, reps)
         finally:

@@ -1,0 +1,69 @@
+"""Proposed hot-path changes to the gateway, applied at runtime so they can be measured first.
+
+Nothing under inference_gateway/ is edited: `apply()` swaps two functions in the running process,
+and bench/wsgi_proposed.py is the gateway with them applied (run.py's `--proposals` measures it as
+a fourth target). The profile (bench/results/profile.md) shows why these two: peewee compiles
+every query's SQL from its expression tree, about 0.3 ms a query on this machine, and each chat
+call ran three (two provider lookups, one insert) against ~10 us to execute each once compiled.
+
+1. provider_store.find: one query, compiled once (id match first, then the name), instead of up
+   to two compiled per call. Same rows, same order of preference, still read on every call.
+2. The request-log insert: the INSERT compiled once for the fixed column list; values still go
+   through each field's db_value, so stored rows are identical.
+"""
+from inference_gateway import provider_store, request_log
+from inference_gateway.db import database
+from inference_gateway.models import Provider, RequestLog
+
+_sql = {}
+
+
+def _compiled(name, build):
+    # Built on first use, after the factory bound the database (placeholders differ per backend).
+    if name not in _sql:
+        _sql[name] = build(database.param)
+    return _sql[name]
+
+
+def _find_sql(p):
+    columns = ", ".join(f'"{f.column_name}"' for f in Provider._meta.sorted_fields)
+    return (f'SELECT {columns} FROM "{Provider._meta.table_name}" WHERE "id" = {p} OR "name_key" = {p} '
+            f'ORDER BY CASE WHEN "id" = {p} THEN 0 ELSE 1 END LIMIT 1')
+
+
+def find(id_or_name):
+    """provider_store.find in one precompiled query."""
+    if not id_or_name:
+        return None
+    key = str(id_or_name).strip()
+    rows = list(Provider.raw(_compiled("find", _find_sql), key, key.lower(), key))
+    return rows[0] if rows else None
+
+
+def _insert_sql(p):
+    columns = ", ".join(f'"{RequestLog._meta.fields[n].column_name}"' for n in request_log.ROW_FIELDS)
+    return (f'INSERT INTO "{RequestLog._meta.table_name}" ({columns}) '
+            f'VALUES ({", ".join([p] * len(request_log.ROW_FIELDS))})')
+
+
+class _Insert:
+    def __init__(self, row):
+        self.row = row
+
+    def execute(self):
+        fields = RequestLog._meta.fields
+        values = [fields[name].db_value(self.row[name]) for name in request_log.ROW_FIELDS]
+        database.execute_sql(_compiled("insert", _insert_sql), values)
+
+
+class _RequestLogTable:
+    """Stands in for the RequestLog model inside request_log.write: only `insert(...).execute()`."""
+
+    @staticmethod
+    def insert(**row):
+        return _Insert(row)
+
+
+def apply():
+    provider_store.find = find
+    request_log.RequestLog = _RequestLogTable
