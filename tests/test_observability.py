@@ -91,8 +91,8 @@ def test_overhead_is_the_whole_time_when_nothing_was_proxied(client):
 def test_a_stream_has_a_request_id_but_no_overhead_header(client, script, openai):
     # Headers leave before the stream runs, so its overhead is only known later (see /metrics).
     script.enqueue(chunks("Hel", "lo"))
-    resp = client.post(P + "/chat/stream", json=HELLO, headers={"X-Request-Id": "stream-1"})
-    assert resp.status_code == 200
+    with client.post(P + "/chat/stream", json=HELLO, headers={"X-Request-Id": "stream-1"}) as resp:
+        assert resp.status_code == 200 and b"message_stop" in resp.data
     assert resp.headers["X-Request-Id"] == "stream-1"
     assert "X-Gateway-Overhead-Ms" not in resp.headers
 
