@@ -39,11 +39,11 @@ lint: install-test
 # Gateway vs pass-through vs upstream, interleaved, 3 repetitions, plus /usage over 1M rows
 # (about 10 minutes); writes bench/results/latest.md. BENCH_ARGS adds options (e.g. --proposals).
 bench: install-bench
-	cd bench && $(abspath $(BIN))/python run.py $(BENCH_ARGS)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # The same harness, small: every scenario once, in under a minute (CI keeps it working).
 bench-smoke: install-bench
-	cd bench && $(abspath $(BIN))/python run.py --smoke $(BENCH_ARGS)
+	$(BIN)/python bench/run.py --smoke $(BENCH_ARGS)
 
 install-bench: $(BIN)/python
 	$(BIN)/pip install -q -e '.[bench]'
