@@ -1,0 +1,273 @@
+"""The app under a real gunicorn (gunicorn.conf.py): streams, WebSocket, database and metrics
+across workers, graceful shutdown, access logs. The provider is the fake upstream server."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+import websocket
+
+try:
+    from .fake_upstream import FakeUpstream
+except ImportError:  # being written alongside these tests; the `upstream` fixture skips until then
+    FakeUpstream = None
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+P = "/api/v1/inference"
+CHAT = {"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "Hello"}]}
+KEY_VAR = "GUNICORN_TEST_OPENAI_KEY"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn -c gunicorn.conf.py wsgi:app as a subprocess on a free loopback port."""
+
+    def __init__(self, tmp_path, database_url, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp_path / f"gunicorn-{self.port}.log"
+        self.env = {**os.environ, "PORT": str(self.port), "DATABASE_URL": database_url,
+                    "WEB_CONCURRENCY": "1", "GATEWAY_API_KEYS": "", KEY_VAR: "sk-test",
+                    "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics-{self.port}"), **env}
+        self.proc = None
+
+    def start(self, timeout=30):
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([GUNICORN, "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+                                     env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"gunicorn exited {self.proc.returncode}:\n{self.output()}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=2).ok:
+                    return self
+            except requests.RequestException:
+                pass  # not listening yet, or a worker still booting
+            time.sleep(0.1)
+        raise AssertionError(f"gunicorn did not become healthy:\n{self.output()}")
+
+    def output(self):
+        return self.log_path.read_text(errors="replace")
+
+    def worker_pids(self):
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True)
+        return [int(pid) for pid in out.stdout.split()]
+
+    def stop(self, timeout=30):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def upstream():
+    if FakeUpstream is None:
+        pytest.skip("tests/fake_upstream.py (the fake provider server) is not in this tree yet")
+    server = FakeUpstream()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def up(upstream):
+    upstream.reset()
+    yield upstream
+    upstream.reset()
+
+
+@pytest.fixture
+def start_gunicorn(tmp_path):
+    """Start gunicorn instances (on a fresh SQLite file unless given a database); all are
+    stopped at the end."""
+    started = []
+
+    def start(database_url=f"sqlite:///{tmp_path}/gateway.db", **env):
+        server = Gunicorn(tmp_path, database_url, **env)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def register_openai(url, up):
+    resp = requests.post(url + P + "/providers", timeout=10, json={
+        "name": "openai", "type": "openai", "envVar": KEY_VAR, "baseUrl": up.base_url("openai")})
+    assert resp.status_code == 201, resp.text
+    return resp.json()["data"]
+
+
+def sse_events(resp):
+    """(arrival time, event) for each SSE event, as it arrives."""
+    for line in resp.iter_lines(chunk_size=None):
+        if line.startswith(b"data: "):
+            yield time.monotonic(), json.loads(line[len(b"data: "):])
+
+
+def stream_chat(url, started=None):
+    """Run one SSE chat; record when it started streaming; return its events."""
+    with requests.post(url + P + "/chat/stream", json=CHAT, stream=True, timeout=30) as resp:
+        assert resp.status_code == 200, resp.text
+        events = []
+        for at, event in sse_events(resp):
+            if event["type"] == "message_start" and started is not None:
+                started.append(at)
+            events.append(event)
+        return events
+
+
+def ws_chat(ws_url, body=CHAT):
+    """One chat over the WebSocket route: the events up to message_stop (or an error)."""
+    ws = websocket.create_connection(ws_url + P + "/chat/ws", timeout=15)
+    try:
+        ws.send(json.dumps(body))
+        events = []
+        while True:
+            event = json.loads(ws.recv())
+            events.append(event)
+            if event["type"] in ("message_stop", "error"):
+                return events
+    finally:
+        ws.close()
+
+
+def at_once(n, call, timeout=60):
+    """Run `call` on n threads at once; return the n results (a failed call fails the test)."""
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(call())) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert len(results) == n, f"{n - len(results)} of {n} calls failed or hung"
+    return results
+
+
+def text_of(events):
+    return "".join(e["delta"]["text"] for e in events if e["type"] == "content_block_delta")
+
+
+def usage_of(url):
+    """GET /usage: summary, breakdowns and the newest request-log rows."""
+    resp = requests.get(url + P + "/usage", timeout=10)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["data"]
+
+
+@pytest.mark.parametrize("worker", ["gevent", "gthread"])
+def test_many_streams_run_at_once_in_one_worker(start_gunicorn, db_url, up, worker):
+    # One worker: 40 streams of ~1 s must all be streaming before the first one ends, each
+    # resolving its provider in the database, calling the upstream and writing its log row.
+    up.stream_delay = 0.2
+    server = start_gunicorn(db_url, WORKER_CLASS=worker)
+    register_openai(server.url, up)
+    started = []
+    for events in at_once(40, lambda: stream_chat(server.url, started)):
+        assert events[-1]["type"] == "message_stop", events[-1]
+        assert text_of(events) == "".join(up.stream_chunks)
+    assert max(started) - min(started) < up.stream_delay * len(up.stream_chunks), \
+        "some streams waited for others to finish"
+    usage = usage_of(server.url)
+    assert usage["summary"]["totalRequests"] == 40 and usage["summary"]["totalErrors"] == 0
+
+
+def test_websocket_chat_under_gevent(start_gunicorn, up):
+    server = start_gunicorn()
+    register_openai(server.url, up)
+    ws_url = server.url.replace("http://", "ws://")
+    for events in at_once(5, lambda: ws_chat(ws_url)):
+        assert [events[0]["type"], events[-1]["type"]] == ["message_start", "message_stop"]
+        assert text_of(events) == "".join(up.stream_chunks)
+
+
+def test_sigterm_lets_a_running_stream_finish(start_gunicorn, up):
+    up.stream_delay = 0.3
+    server = start_gunicorn(GRACEFUL_TIMEOUT="20")
+    register_openai(server.url, up)
+    with requests.post(server.url + P + "/chat/stream", json=CHAT, stream=True, timeout=30) as resp:
+        events = sse_events(resp)
+        assert next(events)[1]["type"] == "message_start"
+        server.proc.send_signal(signal.SIGTERM)
+        rest = [event for _, event in events]
+    assert rest[-1]["type"] == "message_stop"
+    assert server.proc.wait(30) == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(server.url + "/healthz", timeout=2)
+
+
+def scrape(url):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    resp = requests.get(url + "/metrics", timeout=10)
+    assert resp.status_code == 200, resp.text
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(resp.text) for s in family.samples}
+
+
+def test_metrics_add_up_over_workers_and_forget_dead_ones(start_gunicorn, up):
+    up.stream_delay = 1.0
+    server = start_gunicorn(WEB_CONCURRENCY="2")
+    register_openai(server.url, up)
+    for _ in range(12):
+        assert requests.post(server.url + P + "/chat", json=CHAT, timeout=10).status_code == 200
+    chats = ("gateway_requests_total", (("endpoint", "chat"), ("provider", "openai"), ("status", "200")))
+    # Whichever worker answers the scrape, it reports both workers' calls.
+    assert {scrape(server.url)[chats] for _ in range(6)} == {12.0}
+    streams = ("gateway_active_streams", (("endpoint", "chat_stream"),))
+    with requests.post(server.url + P + "/chat/stream", json=CHAT, stream=True, timeout=30) as resp:
+        next(sse_events(resp))
+        assert scrape(server.url)[streams] == 1
+        old = server.worker_pids()
+        for pid in old:
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        pids = server.worker_pids()
+        if len(pids) == 2 and not set(pids) & set(old):
+            try:
+                samples = scrape(server.url)
+                break
+            except requests.ConnectionError:
+                pass
+        time.sleep(0.2)
+    else:
+        raise AssertionError("workers were not replaced")
+    # The killed worker's open stream is gone from the gauge; counted calls stay counted.
+    assert samples.get(streams, 0) == 0
+    assert samples[chats] == 12
+
+
+def test_access_log_carries_request_id_status_and_duration(start_gunicorn):
+    server = start_gunicorn(ACCESS_LOG="-")
+    resp = requests.get(server.url + P + "/providers/missing", headers={"X-Request-Id": "trace-77"}, timeout=5)
+    assert resp.status_code == 404 and resp.headers["X-Request-Id"] == "trace-77"
+    deadline = time.monotonic() + 5
+    while "request_id=trace-77" not in server.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    gunicorn_line = next(line for line in server.output().splitlines()
+                         if "request_id=trace-77" in line and "inference_gateway.access" not in line)
+    assert '"GET /api/v1/inference/providers/missing HTTP/1.1" 404' in gunicorn_line
+    assert "ms " in gunicorn_line
+    app_line = next(line for line in server.output().splitlines()
+                    if "inference_gateway.access" in line and "request_id=trace-77" in line)
+    assert "status=404" in app_line and "duration_ms=" in app_line

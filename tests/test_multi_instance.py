@@ -1,0 +1,35 @@
+"""Two gateway instances (two gunicorn processes) sharing one PostgreSQL database."""
+import requests
+
+from . import test_gunicorn
+from .conftest import _reset_postgres
+from .test_gunicorn import CHAT, P, register_openai, stream_chat, usage_of
+
+# The fixtures this module shares with test_gunicorn.
+upstream, up, start_gunicorn = test_gunicorn.upstream, test_gunicorn.up, test_gunicorn.start_gunicorn
+
+
+def test_two_instances_share_providers_and_usage(start_gunicorn, postgres_url, up):
+    _reset_postgres(postgres_url)
+    first = start_gunicorn(postgres_url)
+    second = start_gunicorn(postgres_url)
+
+    provider = register_openai(first.url, up)
+    listed = requests.get(second.url + P + "/providers", timeout=10).json()["data"]
+    assert [p["id"] for p in listed] == [provider["id"]]
+
+    # A call through each instance; each instance reports both.
+    reply = requests.post(second.url + P + "/chat", json=CHAT, timeout=10)
+    assert reply.status_code == 200, reply.text
+    assert stream_chat(first.url)[-1]["type"] == "message_stop"
+    call_id = reply.json()["data"]["requestId"]
+    for server in (first, second):
+        usage = usage_of(server.url)
+        assert usage["summary"]["totalRequests"] == 2
+        assert {r["endpoint"] for r in usage["requests"]} == {"chat", "chat_stream"}
+        assert requests.get(server.url + P + f"/requests/{call_id}", timeout=10).status_code == 200
+
+    # A change made through one is seen by the other at once: no per-instance cache.
+    resp = requests.delete(second.url + P + "/providers/openai", timeout=10)
+    assert resp.status_code == 200, resp.text
+    assert requests.get(first.url + P + "/providers/openai", timeout=10).status_code == 404

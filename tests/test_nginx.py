@@ -1,0 +1,120 @@
+"""A real nginx (deploy/nginx.conf) in front of a real gunicorn, on loopback."""
+import importlib.util
+import os
+import shutil
+import subprocess
+import time
+from types import SimpleNamespace
+
+import pytest
+import requests
+
+from . import test_gunicorn
+from .test_gunicorn import CHAT, P, ROOT, free_port, register_openai, sse_events, text_of, ws_chat
+
+# The fixtures this module shares with test_gunicorn.
+upstream, up, start_gunicorn = test_gunicorn.upstream, test_gunicorn.up, test_gunicorn.start_gunicorn
+
+pytestmark = pytest.mark.skipif(shutil.which("nginx") is None,
+                                reason="nginx is not installed (CI installs it: apt-get install nginx)")
+
+AUDIO_BYTES = 20 * 1024 * 1024
+
+
+def load_deploy_script():
+    spec = importlib.util.spec_from_file_location("deploy_nginx", os.path.join(ROOT, "deploy", "nginx.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def proxy(tmp_path, start_gunicorn, up):
+    """nginx on a free loopback port in front of one gunicorn; yields nginx's base URL."""
+    server = start_gunicorn(TRUSTED_PROXIES="1")
+    register_openai(server.url, up)
+    port = free_port()
+    command = load_deploy_script().prepare(tmp_path / "nginx", f"127.0.0.1:{port}", [f"127.0.0.1:{server.port}"])
+    log = open(tmp_path / "nginx.out", "wb")
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 15
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError("nginx exited: " + (tmp_path / "nginx.out").read_text()
+                                 + (tmp_path / "nginx" / "error.log").read_text())
+        try:
+            if requests.get(url + "/healthz", timeout=2).ok:
+                break
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline, "nginx did not start"
+        time.sleep(0.1)
+    yield SimpleNamespace(url=url, gunicorn=server, nginx_dir=tmp_path / "nginx")
+    proc.terminate()
+    proc.wait(10)
+    log.close()
+
+
+def test_sse_chunks_arrive_one_by_one_at_the_upstream_pace(proxy, up):
+    up.stream_chunks = ["one ", "two ", "three ", "four ", "five"]
+    up.stream_delay = 0.2
+    with requests.post(proxy.url + P + "/chat/stream", json=CHAT, stream=True, timeout=30) as resp:
+        assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/event-stream")
+        arrivals = [(at, e) for at, e in sse_events(resp)]
+    deltas = [at for at, e in arrivals if e["type"] == "content_block_delta"]
+    assert len(deltas) == 5 and arrivals[-1][1]["type"] == "message_stop"
+    assert text_of([e for _, e in arrivals]) == "one two three four five"
+    gaps = [b - a for a, b in zip(deltas, deltas[1:])]
+    # Buffered, they would all land together at the end; unbuffered, each follows the upstream.
+    assert all(gap > 0.1 for gap in gaps), gaps
+
+
+def test_websocket_chat_through_nginx(proxy, up):
+    events = ws_chat(proxy.url.replace("http://", "ws://"))
+    assert [events[0]["type"], events[-1]["type"]] == ["message_start", "message_stop"]
+    assert text_of(events) == "".join(up.stream_chunks)
+
+
+def test_a_20_mb_transcription_reaches_the_gateway(proxy, tmp_path):
+    audio = tmp_path / "speech.mp3"
+    audio.write_bytes(os.urandom(AUDIO_BYTES))
+    with open(audio, "rb") as f:
+        resp = requests.post(proxy.url + P + "/transcribe", data={"model": "whisper-1"},
+                             files={"file": ("speech.mp3", f, "audio/mpeg")}, timeout=60)
+    # nginx would answer a too-large body itself with an HTML 413; the gateway answers JSON.
+    assert resp.status_code != 413, resp.text[:200]
+    assert resp.headers["Content-Type"].startswith("application/json"), resp.text[:200]
+    body = resp.json()
+    if resp.status_code == 200:
+        assert body["success"] is True and body["data"]["text"]
+    else:
+        assert body["success"] is False and body["error"]["code"] != "PAYLOAD_TOO_LARGE"
+
+
+def test_request_ids_are_shared_by_nginx_and_the_gateway(proxy):
+    resp = requests.get(proxy.url + P + "/providers", headers={"X-Request-Id": "via-nginx-1"}, timeout=5)
+    assert resp.headers["X-Request-Id"] == "via-nginx-1"
+    # Without one, nginx makes one and the gateway keeps it: both logs carry the same id.
+    made = requests.get(proxy.url + P + "/providers", timeout=5).headers["X-Request-Id"]
+    assert len(made) == 32
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        access = (proxy.nginx_dir / "access.log").read_text()
+        if f"request_id={made}" in access and f"request_id={made}" in proxy.gunicorn.output():
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"request id {made} not in both logs")
+
+
+def test_rendered_config_is_valid_for_nginx(tmp_path):
+    rendered = load_deploy_script().render("8080", ["10.0.0.1:3000", "10.0.0.2:3000"])
+    assert "server 10.0.0.1:3000;" in rendered and "server 10.0.0.2:3000;" in rendered
+    assert "${" not in rendered and "$http_upgrade" in rendered
+    (tmp_path / "gateway.conf").write_text(rendered)
+    (tmp_path / "nginx.conf").write_text(
+        "pid nginx.pid; events {} http { client_body_temp_path tmp; include gateway.conf; }\n")
+    check = subprocess.run(["nginx", "-t", "-p", str(tmp_path) + "/", "-c", "nginx.conf", "-e", "error.log"],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
