@@ -128,15 +128,16 @@ def machine():
             f"{versions}")
 
 
-def render(results, plan, usage, *, reps, command, fmt, elapsed):
+def render(results, plan, usage, *, reps, command, fmt, elapsed, load):
     rows = target_rows(results, usage)
     proposed = target_rows(results, None, "proposed")
     lines = ["# Gateway benchmark", "",
              f"Command: `{command}` (from the repository root; `make bench` runs it)", "",
-             f"Machine: {machine()}.", "",
+             f"Machine: {machine()}. 1-minute load average {load[0]:.2f} at the start, {load[1]:.2f} at the "
+             "end (the benchmark's own processes included; anything else running shares the two cores).", "",
              f"gunicorn.conf.py defaults for both the pass-through and the gateway (worker class and counts "
              f"as configured there, environment unset); upstream wire format: {fmt}; loopback only. "
-             f"Each figure is the median of {reps} repetition(s); the three targets run interleaved, "
+             f"Each figure is the median of {reps} repetition(s); the targets run interleaved, "
              f"their order rotating each repetition. Run took {elapsed:.0f} s.", "",
              "## Targets", "",
              "| target | gateway | pass-through | measure | limit | verdict |", "|---|---|---|---|---|---|"]

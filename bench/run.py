@@ -46,8 +46,8 @@ def scenarios(smoke):
                 Scenario("stream light", "stream", "n20.i10", 16, 32, chunks=20),
                 Scenario("stream capacity", "stream", "n5.i200", 200, 200, chunks=5)]
     return [Scenario("chat c1", "chat", "l0", 1, 1500, warmup=200),
-            Scenario("chat c64 l0", "chat", "l0", 64, 6000, warmup=200),
-            Scenario("chat c64 l50", "chat", "l50", 64, 4000),
+            Scenario("chat c64 l0", "chat", "l0", 64, 4000, warmup=200),
+            Scenario("chat c64 l50", "chat", "l50", 64, 3000),
             Scenario("stream light", "stream", "n20.i10", 16, 160, chunks=20),
             Scenario("stream capacity", "stream", "n10.i500", 1000, 1000, chunks=10, max_seconds=120)]
 
@@ -209,7 +209,7 @@ def main():
         wanted = {name.strip() for name in args.only.split(",")}
         plan = [s for s in plan if s.name in wanted]
     command = "python bench/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    started = time.time()
+    started, load_before = time.time(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="igw-bench-") as tmp:
         stack = Stack(Formats(args.format), tmp, args.proposals)
         try:
@@ -221,7 +221,7 @@ def main():
         rows = args.usage_rows or (5000 if args.smoke else 1_000_000)
         usage = {"rows": rows, "reports": run_usage(rows, 3 if args.smoke else 7, args.postgres_url)}
     text = report.render(results, plan, usage, reps=reps, command=command.strip(), fmt=args.format,
-                         elapsed=time.time() - started)
+                         elapsed=time.time() - started, load=(load_before, os.getloadavg()[0]))
     print(text)
     out = args.out or os.path.join(procs.HERE, "results", "smoke.md" if args.smoke else "latest.md")
     os.makedirs(os.path.dirname(out), exist_ok=True)
