@@ -10,8 +10,14 @@ call ran three (two provider lookups, one insert) against ~10 us to execute each
    to two compiled per call. Same rows, same order of preference, still read on every call.
 2. The request-log insert: the INSERT compiled once for the fixed column list; values still go
    through each field's db_value, so stored rows are identical.
+3. Give the request's database connection back once the provider is resolved, instead of holding
+   it (opened by db.py's before_request hook) while the upstream answers. Each worker's pool has
+   max(DATABASE_POOL_SIZE, 256) SQLite connections (DATABASE_POOL_SIZE on PostgreSQL), so a burst
+   of streams larger than that waits for the pool, not for the provider; the log write opens its
+   own connection context anyway.
 """
 from inference_gateway import provider_store, request_log
+from inference_gateway.api import calls
 from inference_gateway.db import database
 from inference_gateway.models import Provider, RequestLog
 
@@ -64,6 +70,18 @@ class _RequestLogTable:
         return _Insert(row)
 
 
+def _resolve_then_release(resolve):
+    def resolve_and_release(model, provider_ref):
+        try:
+            return resolve(model, provider_ref)
+        finally:
+            if not database.is_closed() and not database.in_transaction():
+                database.close()
+
+    return resolve_and_release
+
+
 def apply():
     provider_store.find = find
     request_log.RequestLog = _RequestLogTable
+    calls.resolve = _resolve_then_release(calls.resolve)

@@ -87,6 +87,13 @@ def target_rows(results, usage, gateway="gateway"):
         rows.append((f"5. peak PSS of the process tree under {streams} streams", f"{fmt(g['peak_pss_mib'], 0)} MiB",
                      f"{fmt(p['peak_pss_mib'], 0)} MiB", "", f"<= {MEMORY_BUDGET_MIB} MiB",
                      verdict(g["peak_pss_mib"] <= MEMORY_BUDGET_MIB)))
+    if ("stream slow start", gateway) in results:
+        g = results[("stream slow start", gateway)]
+        p = results[("stream slow start", "passthrough")]
+        rows.append((f"extra. {g['concurrency']} streams, provider 11 s to first byte: errors, TTFB p99",
+                     f"{g['errors']} errors, {fmt(g['ttfb_p99_ms'], 0)} ms",
+                     f"{p['errors']} errors, {fmt(p['ttfb_p99_ms'], 0)} ms", "", "0 errors",
+                     verdict(not g["errors"])))
     for backend in (usage or {}).get("reports", []):
         worst = max(backend["results"], key=lambda r: r[2])
         rows.append((f"6. /usage over {usage['rows']:,} rows, {backend['backend']} (slowest query)",
