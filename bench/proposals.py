@@ -15,9 +15,20 @@ call ran three (two provider lookups, one insert) against ~10 us to execute each
    max(DATABASE_POOL_SIZE, 256) SQLite connections (DATABASE_POOL_SIZE on PostgreSQL), so a burst
    of streams larger than that waits for the pool, not for the provider; the log write opens its
    own connection context anyway.
+4. Read a stream to its end once it finished normally. The adapters stop at `[DONE]` /
+   `message_stop` and close the response with the chunked terminator unread, so urllib3 drops the
+   connection: every stream opened a new one (a TCP and TLS handshake to a real provider). The
+   drain is bounded; a cancelled stream is still closed at once.
 """
+import itertools
+
 from inference_gateway import provider_store, request_log
 from inference_gateway.api import calls
+from inference_gateway.providers import anthropic_format, openai_format
+
+# Events read after a normal end before giving up on reusing the connection (OpenCode Zen sends
+# one cost chunk after [DONE]).
+DRAIN_EVENTS = 16
 from inference_gateway.db import database
 from inference_gateway.models import Provider, RequestLog
 
@@ -81,7 +92,18 @@ def _resolve_then_release(resolve):
     return resolve_and_release
 
 
+def _drain_after(iter_chunks):
+    def iter_then_drain(provider, events, **kwargs):
+        yield from iter_chunks(provider, events, **kwargs)
+        for _ in itertools.islice(events, DRAIN_EVENTS):
+            pass
+
+    return iter_then_drain
+
+
 def apply():
     provider_store.find = find
     request_log.RequestLog = _RequestLogTable
     calls.resolve = _resolve_then_release(calls.resolve)
+    for fmt in (openai_format, anthropic_format):
+        fmt.iter_chunks = _drain_after(fmt.iter_chunks)
