@@ -168,8 +168,10 @@ def run_all(stack, plan, reps, log=print):
         shift = rep % len(stack.targets)
         order = stack.targets[shift:] + stack.targets[:shift]
         for scenario in plan:
-            if scenario.reps is not None and rep >= scenario.reps:
-                continue  # long and not a ratio target: fewer repetitions
+            if scenario.reps is not None and rep < reps - scenario.reps:
+                # Long and not a ratio target: only the last repetitions, so the memory its
+                # streams leave in the workers cannot inflate an earlier repetition's peak PSS.
+                continue
             for target in order:
                 result = stack.measure(target, scenario)
                 results.setdefault((scenario.name, target), []).append(result)
