@@ -151,8 +151,10 @@ def render(results, plan, usage, *, reps, command, fmt, elapsed, load):
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     if proposed:
         lines += ["", "## Targets with bench/proposals.py applied (target `proposed`)", "",
-                  "The same run, a fourth target: the gateway with the two precompiled queries "
-                  "bench/proposals.py describes.", "",
+                  "The same run, a fourth target: the gateway with the changes bench/proposals.py "
+                  "describes (precompiled provider lookup and log insert, the database connection "
+                  "released before the upstream call, finished streams drained so the upstream "
+                  "connection is pooled).", "",
                   "| target | gateway + proposals | pass-through | measure | limit | verdict |",
                   "|---|---|---|---|---|---|"]
         lines += ["| " + " | ".join(row) + " |" for row in proposed]
