@@ -33,6 +33,7 @@ class Recorded:
     body: bytes
     json: Any = None
     form: Optional[dict] = None
+    peer: Optional[tuple] = None  # the client's (host, port): one per connection
     time: float = field(default_factory=time.time)
 
 
@@ -113,7 +114,7 @@ class Handler(BaseHTTPRequestHandler):
         kind, path, query = split_path(self.path)
         body = self.read_body()
         headers = CaseInsensitiveDict(self.headers.items())
-        req = Recorded(self.command, kind, path, query, headers, body)
+        req = Recorded(self.command, kind, path, query, headers, body, peer=self.client_address)
         content_type = headers.get("Content-Type") or ""
         if "json" in content_type or body[:1] in (b"{", b"["):
             try:
