@@ -5,8 +5,11 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
-from inference_gateway import create_app
+from inference_gateway import create_app, provider_store
 from inference_gateway.db import database
+
+from .fake_upstream import FakeUpstream
+from .mock_provider import MockProvider, Script
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 NO_POSTGRES = "TEST_POSTGRES_URL is not set (e.g. postgresql://postgres@127.0.0.1:5432/postgres)"
@@ -33,10 +36,11 @@ def postgres_url():
     conn.cursor().execute(f'CREATE DATABASE "{name}"')
     parsed = urlparse(POSTGRES_URL)
     yield urlunparse(parsed._replace(path="/" + name))
-    if not database.is_closed():
-        database.close()
-    if hasattr(database.obj, "close_all"):
-        database.obj.close_all()
+    if database.obj is not None:
+        if not database.is_closed():
+            database.close()
+        if hasattr(database.obj, "close_all"):
+            database.obj.close_all()
     conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     conn.close()
 
@@ -112,3 +116,37 @@ def live_server(app):
     yield server
     server.shutdown()
     thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def upstream():
+    """The fake provider server (every provider kind on one local port), for the whole run."""
+    with FakeUpstream() as server:
+        yield server
+
+
+@pytest.fixture
+def up(upstream):
+    """The fake upstream with scripts, recorded requests and settings reset around each test."""
+    upstream.reset()
+    yield upstream
+    upstream.reset()
+
+
+@pytest.fixture
+def script(app, monkeypatch):
+    """Replace every provider adapter with a scripted one (tests/mock_provider.py)."""
+    script = Script()
+    monkeypatch.setattr(provider_store, "adapter_for",
+                        lambda provider, settings: MockProvider(
+                            provider_store.config_of(provider), settings, script))
+    return script
+
+
+@pytest.fixture
+def openai(api):
+    """A registered OpenAI provider (serve it with `script`)."""
+    status, body = api.post("/providers", json={"name": "openai", "type": "openai",
+                                                "envVar": "OPENAI_API_KEY", "defaultModel": "gpt-4o"})
+    assert status == 201
+    return body["data"]

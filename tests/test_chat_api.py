@@ -1,45 +1,14 @@
 """The chat endpoints' contract, with a scripted adapter in place of a provider."""
-import json
-
 import pytest
 
-from inference_gateway import errors, provider_store
-from inference_gateway.models import RequestLog
+from inference_gateway import errors
 from inference_gateway.types import Chunk, Usage
 
-from .mock_provider import MockProvider, Script, chunks, completion
+from .helpers import log_rows as rows, sse_events
+from .mock_provider import chunks, completion
 
 P = "/api/v1/inference"
 HELLO = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello"}]}
-
-
-@pytest.fixture
-def script(app, monkeypatch):
-    script = Script()
-    monkeypatch.setattr(provider_store, "adapter_for",
-                        lambda provider, settings: MockProvider(
-                            provider_store.config_of(provider), settings, script))
-    return script
-
-
-@pytest.fixture
-def openai(api):
-    status, body = api.post("/providers", json={"name": "openai", "type": "openai",
-                                                "envVar": "OPENAI_API_KEY", "defaultModel": "gpt-4o"})
-    assert status == 201
-    return body["data"]
-
-
-def rows(app):
-    with app.app_context():
-        from inference_gateway.db import connection
-        with connection():
-            return list(RequestLog.select().order_by(RequestLog.created))
-
-
-def sse_events(resp):
-    text = resp.get_data(as_text=True)
-    return [json.loads(block[len("data: "):]) for block in text.split("\n\n") if block.strip()]
 
 
 def test_chat_answers_the_seed_shape_and_logs_one_row(app, api, script, openai):

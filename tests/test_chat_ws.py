@@ -7,8 +7,9 @@ import websocket
 
 from inference_gateway.types import Chunk
 
-from .mock_provider import chunks, completion  # noqa: F401
-from .test_chat_api import HELLO, openai, rows, script  # noqa: F401  (fixtures)
+from .helpers import log_rows as rows
+from .mock_provider import chunks
+from .test_chat_api import HELLO
 
 
 @pytest.fixture

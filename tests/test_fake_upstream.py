@@ -7,26 +7,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from .fake_upstream import PNG, SSE, FakeUpstream, Hang, Reply, Reset, fake_vector
+from .fake_upstream import PNG, SSE, Hang, Reply, Reset, fake_vector
 
 OPENAI = {"Authorization": "Bearer sk-test"}
 ANTHROPIC = {"x-api-key": "sk-ant", "anthropic-version": "2023-06-01"}
 GOOGLE = {"x-goog-api-key": "g-key"}
 ASK = [{"role": "user", "content": "What is the capital of France?"}]  # 6 words -> 11 input tokens
 PARIS = "The capital of France is Paris."
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeUpstream() as server:
-        yield server
-
-
-@pytest.fixture
-def up(server):
-    server.reset()
-    yield server
-    server.reset()
 
 
 def post(up, kind, path, headers=None, **kw):

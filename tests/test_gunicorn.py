@@ -13,10 +13,6 @@ import pytest
 import requests
 import websocket
 
-try:
-    from .fake_upstream import FakeUpstream
-except ImportError:  # being written alongside these tests; the `upstream` fixture skips until then
-    FakeUpstream = None
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
@@ -75,23 +71,6 @@ class Gunicorn:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
-
-
-@pytest.fixture(scope="session")
-def upstream():
-    if FakeUpstream is None:
-        pytest.skip("tests/fake_upstream.py (the fake provider server) is not in this tree yet")
-    server = FakeUpstream()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def up(upstream):
-    upstream.reset()
-    yield upstream
-    upstream.reset()
 
 
 @pytest.fixture

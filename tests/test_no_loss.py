@@ -18,9 +18,6 @@ from inference_gateway.db import database, make_database
 
 pytestmark = pytest.mark.slow
 
-FakeUpstream = pytest.importorskip(
-    "tests.fake_upstream", reason="tests/fake_upstream.py (the fake provider server) is not in this tree yet"
-).FakeUpstream
 
 # Where gunicorn.conf.py and wsgi.py are.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(inference_gateway.__file__)))
@@ -33,14 +30,6 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture
-def upstream():
-    server = FakeUpstream()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -104,10 +93,10 @@ def stored_totals(db_url):
     return tuple(int(v or 0) for v in raw)
 
 
-def test_every_call_is_logged_exactly_once(gateway, upstream, db_url):
+def test_every_call_is_logged_exactly_once(gateway, up, db_url):
     url, log_path = gateway
     resp = requests.post(url + P + "/providers", json={
-        "name": "openai", "type": "openai", "envVar": KEY_VAR, "baseUrl": upstream.base_url("openai")}, timeout=10)
+        "name": "openai", "type": "openai", "envVar": KEY_VAR, "baseUrl": up.base_url("openai")}, timeout=10)
     assert resp.status_code == 201, resp.text
 
     started = time.monotonic()
@@ -120,7 +109,7 @@ def test_every_call_is_logged_exactly_once(gateway, upstream, db_url):
     output_tokens = sum(body["data"]["usage"]["outputTokens"] for _, body in answers)
     assert input_tokens > 0 and output_tokens > 0
     # Every call reached the upstream once, and each answer carried the usage it reported.
-    assert len([r for r in upstream.requests if r.kind == "openai"]) == REQUESTS
+    assert len([r for r in up.requests if r.kind == "openai"]) == REQUESTS
 
     assert stored_totals(db_url) == (REQUESTS, REQUESTS, input_tokens, output_tokens)
     summary = requests.get(url + P + "/usage?endpoint=chat", timeout=30).json()["data"]["summary"]

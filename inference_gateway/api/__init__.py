@@ -1,11 +1,16 @@
 """HTTP API: one blueprint per resource, all under /api/v1/inference."""
+from importlib import import_module
+
 PREFIX = "/api/v1/inference"
 
 
 def register(app):
-    from . import chat, chat_ws, embed, health, images, models, providers, transcribe, usage  # noqa: F401
+    from . import embed, health, images, models, providers, transcribe, usage
+    from .chat import bp as chat_bp
 
-    for module in (providers, models, chat, embed, images, transcribe, usage):
-        app.register_blueprint(module.bp, url_prefix=PREFIX)
+    # chat_ws adds the WebSocket route to the chat blueprint, so it must load before that registers.
+    import_module(".chat_ws", __name__)
+    for bp in (providers.bp, models.bp, chat_bp, embed.bp, images.bp, transcribe.bp, usage.bp):
+        app.register_blueprint(bp, url_prefix=PREFIX)
     # Health and metrics live outside /api: no envelope prefix, no API key for probes.
     app.register_blueprint(health.bp)
