@@ -3,6 +3,8 @@ import logging
 
 from flask import jsonify
 from marshmallow import ValidationError
+from peewee import InterfaceError, OperationalError
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
 from . import errors
@@ -89,6 +91,14 @@ def register(app):
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(MaxConnectionsExceeded)
+    def _database_unavailable(exc):
+        # A database outage is not a bug in the request: say so, and that retrying may work.
+        log.error("database unavailable: %s: %s", type(exc).__name__, exc)
+        return error_response(errors.database_unavailable(exc))
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

@@ -96,3 +96,12 @@ class ServiceUnavailable(GatewayError):
 
 def unsupported(provider_name, operation):
     return Unsupported(f"provider '{provider_name}' does not support {operation}")
+
+
+def database_unavailable(exc):
+    """The 503 for a database that cannot be reached or is out of connections.
+
+    The URL is not repeated: it may carry a password."""
+    return ServiceUnavailable(
+        f"the gateway's database is not reachable ({type(exc).__name__}); check DATABASE_URL and that "
+        "the database server is up, then try again")

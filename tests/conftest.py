@@ -6,13 +6,15 @@ from urllib.parse import urlparse, urlunparse
 import pytest
 
 from inference_gateway import create_app, provider_store
-from inference_gateway.db import database
+from inference_gateway.db import database, make_database
 
 from .fake_upstream import FakeUpstream
 from .mock_provider import MockProvider, Script
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 NO_POSTGRES = "TEST_POSTGRES_URL is not set (e.g. postgresql://postgres@127.0.0.1:5432/postgres)"
+# A port nothing listens on; the password must never reach a response.
+DEAD_DATABASE = "postgresql://postgres:hunter2@127.0.0.1:1/gone"
 
 
 def _admin_connect(url):
@@ -150,3 +152,12 @@ def openai(api):
                                                 "envVar": "OPENAI_API_KEY", "defaultModel": "gpt-4o"})
     assert status == 201
     return body["data"]
+
+
+@pytest.fixture
+def database_down(app):
+    """The app's database replaced by one that refuses connections, for the test's duration."""
+    original = database.obj
+    database.initialize(make_database(DEAD_DATABASE))
+    yield
+    database.initialize(original)

@@ -62,3 +62,18 @@ def test_unexpected_exception_hides_detail_but_logs_it(app, client, caplog, monk
     assert "secret internal detail" not in resp.get_data(as_text=True)
     assert "Traceback" not in resp.get_data(as_text=True)
     assert "secret internal detail" in caplog.text
+
+
+@pytest.mark.parametrize("method,path,body", [
+    ("get", "/api/v1/inference/providers", None),
+    ("post", "/api/v1/inference/chat", {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}),
+    ("get", "/api/v1/inference/usage", None),
+])
+def test_database_outage_is_503_that_says_what_to_check(client, database_down, method, path, body):
+    resp = getattr(client, method)(path, json=body)
+    assert resp.status_code == 503
+    error = resp.get_json()["error"]
+    assert error["code"] == "SERVICE_UNAVAILABLE"
+    assert "DATABASE_URL" in error["message"]
+    text = resp.get_data(as_text=True)
+    assert "hunter2" not in text and "Traceback" not in text

@@ -41,10 +41,7 @@ def readyz():
             db.database.execute_sql("SELECT 1").fetchone()
     except (DatabaseError, InterfaceError, MaxConnectionsExceeded) as exc:
         log.warning("readiness check failed: %s: %s", type(exc).__name__, exc)
-        # The URL is not repeated: it may carry a password.
-        raise errors.ServiceUnavailable(
-            f"the database is not reachable ({type(exc).__name__}); check DATABASE_URL and that "
-            "the database server is up") from None
+        raise errors.database_unavailable(exc) from None
     return ok({"status": "ready", "database": "ok"})
 
 
