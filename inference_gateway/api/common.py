@@ -1,14 +1,25 @@
 """Helpers the views share: reading the JSON body."""
-from flask import request
+from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import errors
 
 
-def json_body():
-    """The request's JSON object, or a 400 that says what is wrong with the body."""
+def body_too_large():
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    return errors.PayloadTooLarge(f"request body is larger than the {limit} bytes this gateway accepts")
+
+
+def json_body(cache=True):
+    """The request's JSON object, or a 400 that says what is wrong with the body (413 when it is
+    too large). `cache=False` keeps no copy of the raw body on the request (large uploads)."""
     if not request.is_json:
         raise errors.BadRequest("send a JSON object with 'Content-Type: application/json'")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True, cache=cache)
+    except RequestEntityTooLarge:
+        # Raised here, inside a view's logged call, so the call's row records the 413.
+        raise body_too_large() from None
     if data is None:
         raise errors.BadRequest("request body is not valid JSON")
     if not isinstance(data, dict):
