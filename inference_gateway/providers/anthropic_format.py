@@ -5,6 +5,8 @@ from .base import UpstreamFailure
 from .common import header, int_or_zero, role_and_content, stream_cut, system_texts
 
 API_VERSION = "2023-06-01"
+# Anthropic's temperature range is 0-1 where OpenAI's and Gemini's (and so the API's) is 0-2.
+MAX_TEMPERATURE = 1.0
 
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop",
                 "max_tokens": "length", "model_context_window_exceeded": "length",
@@ -35,6 +37,10 @@ def messages_payload(req, default_max_tokens, *, stream=False):
     if system:
         payload["system"] = "\n\n".join(system)
     if req.temperature is not None:
+        if req.temperature > MAX_TEMPERATURE:
+            # Refused here, not upstream: no call is billed and the message names the field.
+            raise errors.BadRequest(
+                f"temperature must be between 0 and 1 for Anthropic models (got {req.temperature:g})")
         payload["temperature"] = req.temperature
     if req.top_p is not None:
         payload["top_p"] = req.top_p

@@ -56,6 +56,21 @@ def test_chat_moves_system_prompts_to_the_top_level(claude, rsps):
     assert completion.usage == Usage(12, 9)
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_temperature_above_anthropics_range_is_refused_before_any_call(claude, rsps, stream):
+    # The API accepts up to 2 (OpenAI, Gemini); Anthropic's spec stops at 1 (found with Prism).
+    req = chat_request("claude-sonnet-4-5", temperature=1.5)
+    with pytest.raises(errors.BadRequest, match="temperature must be between 0 and 1"):
+        claude.stream(req) if stream else claude.chat(req)
+    assert len(rsps.calls) == 0
+
+
+def test_temperature_one_is_sent(claude, rsps):
+    rsps.post(f"{BASE}/messages", json=load("anthropic", "message.json"))
+    claude.chat(chat_request("claude-sonnet-4-5", temperature=1.0))
+    assert sent_json(rsps.calls[0])["temperature"] == 1.0
+
+
 def test_chat_uses_the_callers_max_tokens_and_counts_cached_input(claude, rsps):
     rsps.post(f"{BASE}/messages", json=load("anthropic", "message_max_tokens.json"))
     completion = claude.chat(chat_request("claude-sonnet-4-5", max_tokens=5))

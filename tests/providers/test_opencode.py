@@ -127,6 +127,16 @@ def test_google_shaped_error_on_the_gemini_route_gives_retry_info(zen, rsps, sle
     assert sleeps == [1.5]
 
 
+def test_temperature_range_follows_the_routed_format(zen, rsps):
+    # Anthropic's spec caps temperature at 1; the chat/completions models take up to 2.
+    with pytest.raises(errors.BadRequest, match="temperature must be between 0 and 1"):
+        zen.chat(chat_request("opencode/claude-sonnet-4-5", temperature=1.5))
+    assert len(rsps.calls) == 0
+    rsps.post(f"{BASE}/chat/completions", json=load("opencode", "chat_completions.json"))
+    zen.chat(chat_request("opencode/kimi-k2.5", temperature=1.5))
+    assert sent_json(rsps.calls[0])["temperature"] == 1.5
+
+
 def test_chat_needs_the_key(make, rsps):
     zen = make(OpenCodeProvider, key=None, env_var="OPENCODE_KEY_FOR_TEST")
     with pytest.raises(errors.ProviderNotConfigured, match="OPENCODE_KEY_FOR_TEST"):

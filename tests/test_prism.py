@@ -1,0 +1,286 @@
+"""Fidelity: what the adapters put on the wire, checked by Stoplight Prism against the providers'
+own OpenAPI specs (../shared/specs). Prism answers 422 to a request its spec rejects, so each
+accepted call here is a request the real provider's schema accepts; the deliberately invalid
+requests show the validator is on (a spec Prism cannot compile would let everything through)."""
+import json
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from inference_gateway import errors
+from inference_gateway.db import connection
+from inference_gateway.models import RequestLog
+from inference_gateway.providers import HttpSettings, OpenAIProvider, ProviderSettings, openai_format
+from inference_gateway.types import EmbedRequest, ImageRequest, ProviderConfig, TranscribeRequest
+
+from . import prism
+
+OPENAI_KEY = "sk-prism-openai"
+# Every option /chat maps, and a conversation with each role.
+CHAT = {
+    "messages": [{"role": "user", "content": "What is the capital of France?"},
+                 {"role": "assistant", "content": "Paris."},
+                 {"role": "user", "content": "And of Italy?"}],
+    "maxTokens": 64, "temperature": 0.7, "topP": 0.9, "stop": ["END", "STOP"],
+    "system": "Answer in one word.",
+}
+
+
+@pytest.fixture(scope="session")
+def openai_spec():
+    server = prism.serve(prism.OPENAI_SPEC)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def anthropic_spec():
+    server = prism.serve(prism.ANTHROPIC_SPEC)
+    yield server
+    server.stop()
+
+
+@dataclass
+class Sent:
+    method: str
+    url: str
+    json: object
+    data: object
+    files: object
+    headers: dict
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Every upstream request made during the test, as the adapter handed it to `requests`."""
+    calls = []
+    original = requests.Session.request
+
+    def record(self, method, url, **kwargs):
+        calls.append(Sent(method, url, kwargs.get("json"), kwargs.get("data"), kwargs.get("files"),
+                          dict(kwargs.get("headers") or {})))
+        return original(self, method, url, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", record)
+    return calls
+
+
+@pytest.fixture
+def providers(api, monkeypatch, openai_spec, anthropic_spec):
+    """OpenAI, OpenCode (both routes) and Anthropic providers whose baseUrl is a Prism mock."""
+    specs = {"openai": openai_spec, "opencode": openai_spec, "zen-claude": anthropic_spec,
+             "anthropic": anthropic_spec}
+    for name, server in specs.items():
+        env = "PRISM_" + name.upper().replace("-", "_") + "_KEY"
+        monkeypatch.setenv(env, OPENAI_KEY if server is openai_spec else "sk-ant-prism")
+        kind = "opencode" if name == "zen-claude" else name
+        status, body = api.post("/providers", json={"name": name, "type": kind, "envVar": env,
+                                                    "baseUrl": server.base_url})
+        assert status == 201, body
+    return specs
+
+
+def log_rows(app):
+    with app.app_context(), connection():
+        return list(RequestLog.select().order_by(RequestLog.created))
+
+
+def assert_accepted(status, body, server):
+    assert status == 200, f"{body}\n--- prism log ---\n{server.log_tail()}"
+
+
+# -- chat through the gateway --------------------------------------------------------------------
+
+# (provider, model sent to the gateway, path, the wire fields our options must become, reply).
+# Prism's static replies: the OpenAI schema's placeholders, the Anthropic spec's own example.
+CHAT_CASES = [
+    ("openai", "gpt-4o", "/v1/chat/completions",
+     {"max_completion_tokens": 64, "temperature": 0.7, "top_p": 0.9, "stop": ["END", "STOP"]},
+     ("string", "stop", {"inputTokens": 0, "outputTokens": 0})),
+    ("opencode", "opencode/kimi-k2", "/v1/chat/completions",
+     {"max_tokens": 64, "temperature": 0.7, "top_p": 0.9, "stop": ["END", "STOP"]},
+     ("string", "stop", {"inputTokens": 0, "outputTokens": 0})),
+    ("zen-claude", "zen-claude/claude-3-5-haiku-latest", "/v1/messages",
+     {"max_tokens": 64, "temperature": 0.7, "top_p": 0.9, "stop_sequences": ["END", "STOP"],
+      "system": "Answer in one word."},
+     ("Hi! My name is Claude.", "stop", {"inputTokens": 2095, "outputTokens": 503})),
+    ("anthropic", "claude-3-5-sonnet-latest", "/v1/messages",
+     {"max_tokens": 64, "temperature": 0.7, "top_p": 0.9, "stop_sequences": ["END", "STOP"],
+      "system": "Answer in one word."},
+     ("Hi! My name is Claude.", "stop", {"inputTokens": 2095, "outputTokens": 503})),
+]
+
+
+@pytest.mark.parametrize("name,model,path,wire,reply", CHAT_CASES, ids=[c[0] for c in CHAT_CASES])
+def test_chat_with_every_option_is_accepted_by_the_providers_spec(
+        app, api, providers, sent, name, model, path, wire, reply):
+    status, body = api.post("/chat", json={**CHAT, "model": model})
+    assert_accepted(status, body, providers[name])
+    data = body["data"]
+    assert (data["content"], data["finishReason"], data["usage"]) == reply
+    assert data["provider"] == name
+    [call] = sent
+    assert call.url == providers[name].base_url + path[len("/v1"):]
+    # The options really went out (Prism validated them), not just a bare request.
+    assert {key: call.json.get(key) for key in wire} == wire
+    roles = [m["role"] for m in call.json["messages"]]
+    if path == "/v1/messages":
+        assert roles == ["user", "assistant", "user"]
+    else:
+        assert roles == ["system", "user", "assistant", "user"]
+    [row] = log_rows(app)
+    assert (row.id, row.status, row.http_status, row.provider_name) == (
+        data["requestId"], "success", 200, name)
+
+
+@pytest.mark.parametrize("name,model,options", [
+    # The gateway's own limits: whatever /chat accepts must be something the provider accepts.
+    ("openai", "gpt-4o", {"maxTokens": 1, "temperature": 0, "topP": 0, "stop": "END"}),
+    ("openai", "gpt-4o", {"maxTokens": 1_000_000, "temperature": 2, "topP": 1,
+                          "stop": ["a", "b", "c", "d"]}),
+    ("opencode", "opencode/kimi-k2", {"maxTokens": 1_000_000, "temperature": 2, "topP": 1,
+                                      "stop": ["a", "b", "c", "d"]}),
+    ("anthropic", "claude-3-5-sonnet-latest", {"maxTokens": 1, "temperature": 0, "topP": 0,
+                                               "stop": "END"}),
+    ("anthropic", "claude-3-5-sonnet-latest", {"maxTokens": 1_000_000, "temperature": 1, "topP": 1,
+                                               "stop": ["a", "b", "c", "d"]}),
+    ("anthropic", "claude-3-5-sonnet-latest", {"messages": [
+        {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]}),
+])
+def test_chat_at_the_gateways_limits_is_accepted(api, providers, name, model, options):
+    request = {"model": model, "messages": [{"role": "user", "content": "Hi"}], **options}
+    status, body = api.post("/chat", json=request)
+    assert_accepted(status, body, providers[name])
+
+
+@pytest.mark.parametrize("model", ["claude-3-5-sonnet-latest", "zen-claude/claude-3-5-haiku-latest"])
+def test_anthropic_temperature_above_one_is_refused_before_the_upstream(app, api, providers, sent,
+                                                                       model):
+    # Anthropic's spec caps temperature at 1 where OpenAI's allows 2; Prism answered 422 to 1.5.
+    status, body = api.post("/chat", json={"model": model, "temperature": 1.5,
+                                           "messages": [{"role": "user", "content": "Hi"}]})
+    assert status == 400, body
+    assert body["error"]["code"] == "BAD_REQUEST"
+    assert "temperature" in body["error"]["message"] and "0 and 1" in body["error"]["message"]
+    assert sent == []
+    [row] = log_rows(app)
+    assert (row.status, row.http_status) == ("error", 400)
+
+
+def test_a_payload_the_spec_rejects_becomes_a_400_upstream_error_with_one_row(
+        app, api, providers, monkeypatch):
+    real = openai_format.chat_payload
+    # n=0 is below the spec's minimum of 1: Prism must refuse it.
+    monkeypatch.setattr(openai_format, "chat_payload", lambda *a, **kw: {**real(*a, **kw), "n": 0})
+    status, body = api.post("/chat", json={**CHAT, "model": "gpt-4o"})
+    assert status == 400, body
+    assert body["error"]["code"] == "UPSTREAM_ERROR"
+    assert "openai" in body["error"]["message"]
+    [row] = log_rows(app)
+    assert (row.status, row.http_status, row.error_code) == ("error", 400, "UPSTREAM_ERROR")
+
+
+# -- the validator is on -------------------------------------------------------------------------
+
+def openai_headers():
+    return {"Authorization": f"Bearer {OPENAI_KEY}"}
+
+
+def test_openai_spec_rejects_a_bad_field_and_accepts_the_same_body_fixed(openai_spec):
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}], "temperature": 3}
+    url = openai_spec.base_url + "/chat/completions"
+    resp = requests.post(url, json=body, headers=openai_headers(), timeout=10)
+    assert resp.status_code == 422, resp.text
+    assert ["body", "temperature"] in [v["location"] for v in resp.json()["validation"]]
+    resp = requests.post(url, json={**body, "temperature": 1}, headers=openai_headers(), timeout=10)
+    assert resp.status_code == 200, resp.text
+
+
+def test_openai_spec_checks_the_bearer_key(openai_spec):
+    assert requests.get(openai_spec.base_url + "/models", timeout=10).status_code == 401
+    resp = requests.get(openai_spec.base_url + "/models", headers=openai_headers(), timeout=10)
+    assert resp.status_code == 200
+
+
+def test_openai_spec_validates_multipart_forms(openai_spec):
+    url = openai_spec.base_url + "/audio/transcriptions"
+    files = {"file": ("a.mp3", b"ID3\x03audio", "audio/mpeg")}
+    resp = requests.post(url, data={"model": "whisper-1", "response_format": "mp3"}, files=files,
+                         headers=openai_headers(), timeout=10)
+    assert resp.status_code == 422, resp.text
+    assert ["body", "response_format"] in [v["location"] for v in resp.json()["validation"]]
+    # A form without the file (a part with no filename is a plain field).
+    resp = requests.post(url, files={"model": (None, "whisper-1")}, headers=openai_headers(),
+                         timeout=10)
+    assert resp.status_code == 422, resp.text
+    assert "'file'" in resp.json()["validation"][0]["message"]
+
+
+def test_anthropic_spec_rejects_a_request_without_max_tokens(anthropic_spec):
+    body = {"model": "claude-3-5-sonnet-latest", "messages": [{"role": "user", "content": "Hi"}]}
+    url = anthropic_spec.base_url + "/messages"
+    resp = requests.post(url, json=body, timeout=10)
+    assert resp.status_code == 422, resp.text
+    violations = json.loads(resp.headers["sl-violations"])
+    assert any("max_tokens" in v["message"] for v in violations)
+    assert requests.post(url, json={**body, "max_tokens": 16}, timeout=10).status_code == 200
+
+
+# -- embeddings, images and transcription (the adapter builds the wire request) -----------------
+
+@pytest.fixture
+def openai_adapter(openai_spec, monkeypatch):
+    monkeypatch.setenv("PRISM_OPENAI_KEY", OPENAI_KEY)
+    config = ProviderConfig(id="prism", name="openai", type="openai", base_url=openai_spec.base_url,
+                            env_var="PRISM_OPENAI_KEY")
+    return OpenAIProvider(config, ProviderSettings(http=HttpSettings(max_retries=0)))
+
+
+def call(openai_spec, operation):
+    try:
+        return operation()
+    except errors.GatewayError as exc:
+        pytest.fail(f"{exc.status} {exc.message}\n--- prism log ---\n{openai_spec.log_tail()}")
+
+
+def test_embeddings_are_accepted(openai_spec, openai_adapter, sent):
+    # Prism's static reply holds one vector, so one input keeps the reply consistent.
+    result = call(openai_spec, lambda: openai_adapter.embed(
+        EmbedRequest("text-embedding-3-small", ["The food was delicious"], dimensions=256)))
+    assert len(result.vectors) == 1
+    assert sent[0].json == {"model": "text-embedding-3-small", "input": ["The food was delicious"],
+                            "dimensions": 256}
+
+
+@pytest.mark.parametrize("request_,wire", [
+    (ImageRequest("gpt-image-1", "a red fox", size="1536x1024", n=2, quality="high"),
+     {"model": "gpt-image-1", "prompt": "a red fox", "size": "1536x1024", "n": 2,
+      "quality": "high"}),
+    (ImageRequest("dall-e-3", "a red fox", size="1792x1024", n=1, quality="hd"),
+     {"model": "dall-e-3", "prompt": "a red fox", "size": "1792x1024", "n": 1, "quality": "hd",
+      "response_format": "b64_json"}),
+], ids=["gpt-image-1", "dall-e-3"])
+def test_image_requests_are_accepted(openai_spec, openai_adapter, sent, request_, wire):
+    result = call(openai_spec, lambda: openai_adapter.images(request_))
+    assert result.images and result.images[0].b64_json
+    assert sent[0].json == wire
+
+
+@pytest.mark.parametrize("request_", [
+    TranscribeRequest("whisper-1", b"ID3\x03\x00fake-mp3", "speech.mp3", language="en",
+                      prompt="Paris"),
+    TranscribeRequest("gpt-4o-transcribe", b"RIFF\x00\x00fake-wav", "speech.wav"),
+], ids=["whisper-1", "gpt-4o-transcribe"])
+def test_transcriptions_are_accepted(openai_spec, openai_adapter, sent, request_):
+    result = call(openai_spec, lambda: openai_adapter.transcribe(request_))
+    assert result.text == "string" and result.model == request_.model
+    # Prism parsed the form: `file` and `model` are required parts, response_format an enum.
+    assert sent[0].headers["Content-Type"].startswith("multipart/form-data; boundary=")
+
+
+def test_an_embedding_request_the_spec_rejects_is_a_400(openai_adapter, sent):
+    with pytest.raises(errors.UpstreamError) as caught:
+        openai_adapter.embed(EmbedRequest("text-embedding-3-small", ["x"], dimensions=0))
+    assert caught.value.status == 400
+    assert len(sent) == 1
