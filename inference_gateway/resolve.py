@@ -30,9 +30,15 @@ def _strip_own_prefix(provider, model):
 
 
 def _synced_provider(model):
+    order = [Provider.created, Provider.id]
+    kind = type_for_model(model)
+    if kind:
+        # When several providers list the id (OpenAI and a proxy both listing `gpt-4o`), the one
+        # of the type the prefix table names keeps it, whichever was registered first.
+        order.insert(0, (Provider.type == kind).desc())
     row = (ProviderModel.select(ProviderModel, Provider).join(Provider)
            .where(ProviderModel.model_id == model)
-           .order_by(Provider.created, Provider.id).first())
+           .order_by(*order).first())
     return row.provider if row else None
 
 

@@ -1,4 +1,35 @@
-"""Models resource."""
-from flask import Blueprint
+"""Models resource: sync a provider's list, and list what is synced."""
+from flask import Blueprint, request
+
+from .. import model_sync, provider_store
+from ..envelope import ok
+from ..model_schemas import listing_filter, sync_target
+from .calls import keep_response, logged_call, provider_settings
+from .common import json_body
 
 bp = Blueprint("models", __name__)
+
+
+def optional_json_body():
+    """The JSON object when the request carries a body; None when it has none (?provider= then)."""
+    if not request.get_data(cache=True):
+        return None
+    return json_body()
+
+
+@bp.post("/models/sync")
+def sync_models():
+    body = optional_json_body()
+    with logged_call("models_sync", body) as record:
+        provider = provider_store.get(sync_target(body, request.args))
+        record.set_provider(provider, None)
+        record.adapter = provider_store.adapter_for(provider, provider_settings())
+        result = model_sync.sync(provider, record.adapter)
+        return ok(keep_response(record, model_sync.result_dict(result)))
+
+
+@bp.get("/models")
+def list_models():
+    ref = listing_filter(request.args)
+    provider = provider_store.get(ref) if ref else None
+    return ok([model_sync.to_dict(row) for row in model_sync.list_models(provider)])
