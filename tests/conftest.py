@@ -9,6 +9,7 @@ from inference_gateway import create_app, provider_store
 from inference_gateway.db import database, make_database
 
 from .fake_upstream import FakeUpstream
+from .live import Gunicorn
 from .mock_provider import MockProvider, Script
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
@@ -161,3 +162,19 @@ def database_down(app):
     database.initialize(make_database(DEAD_DATABASE))
     yield
     database.initialize(original)
+
+
+@pytest.fixture
+def start_gunicorn(tmp_path):
+    """Start gunicorn instances (on a fresh SQLite file unless given a database); all are
+    stopped at the end."""
+    started = []
+
+    def start(database_url=f"sqlite:///{tmp_path}/gateway.db", **env):
+        server = Gunicorn(tmp_path, database_url, **env)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()

@@ -1,12 +1,9 @@
 """Two gateway instances (two gunicorn processes) sharing one PostgreSQL database."""
 import requests
 
-from . import test_gunicorn
 from .conftest import _reset_postgres
-from .test_gunicorn import CHAT, P, register_openai, stream_chat, usage_of
+from .live import CHAT, P, register_openai, stream_chat, usage_of
 
-# The fixtures this module shares with test_gunicorn.
-upstream, up, start_gunicorn = test_gunicorn.upstream, test_gunicorn.up, test_gunicorn.start_gunicorn
 
 
 def test_two_instances_share_providers_and_usage(start_gunicorn, postgres_url, up):

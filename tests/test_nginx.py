@@ -9,11 +9,8 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from . import test_gunicorn
-from .test_gunicorn import CHAT, P, ROOT, free_port, register_openai, sse_events, text_of, ws_chat
+from .live import CHAT, P, ROOT, free_port, register_openai, sse_events, text_of, ws_chat
 
-# The fixtures this module shares with test_gunicorn.
-upstream, up, start_gunicorn = test_gunicorn.upstream, test_gunicorn.up, test_gunicorn.start_gunicorn
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None,
                                 reason="nginx is not installed (CI installs it: apt-get install nginx)")

@@ -2,10 +2,6 @@
 several worker processes, against the fake upstream, on SQLite and PostgreSQL.
 
 Slow (about 10-40 s a backend); deselect with `-m "not slow"`."""
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,56 +9,21 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-import inference_gateway
 from inference_gateway.db import database, make_database
+
+from .live import P, register_openai
 
 pytestmark = pytest.mark.slow
 
 
-# Where gunicorn.conf.py and wsgi.py are.
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(inference_gateway.__file__)))
 REQUESTS, CONCURRENCY, WORKERS = 5000, 64, 3
-KEY_VAR = "NO_LOSS_OPENAI_KEY"
-P = "/api/v1/inference"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
-def gateway(db_url, tmp_path):
+def gateway(start_gunicorn, db_url, tmp_path):
     """gunicorn as a real subprocess, with the production config file and several workers."""
-    port = free_port()
-    log_path = tmp_path / "gunicorn.log"
-    env = {**os.environ, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(WORKERS), "DATABASE_URL": db_url,
-           KEY_VAR: "dummy-key", "GATEWAY_API_KEYS": "", "ACCESS_LOG": str(tmp_path / "access.log"),
-           "LOG_LEVEL": "warning", "DATA_DIR": str(tmp_path)}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(url + P + "/providers", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert proc.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "gunicorn did not start:\n" + log_path.read_text()
-            time.sleep(0.2)
-        yield url, log_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    return start_gunicorn(db_url, WEB_CONCURRENCY=str(WORKERS), LOG_LEVEL="warning",
+                          ACCESS_LOG=str(tmp_path / "access.log"))
 
 
 def fire(url, count, concurrency):
@@ -94,10 +55,8 @@ def stored_totals(db_url):
 
 
 def test_every_call_is_logged_exactly_once(gateway, up, db_url):
-    url, log_path = gateway
-    resp = requests.post(url + P + "/providers", json={
-        "name": "openai", "type": "openai", "envVar": KEY_VAR, "baseUrl": up.base_url("openai")}, timeout=10)
-    assert resp.status_code == 201, resp.text
+    url = gateway.url
+    register_openai(url, up)
 
     started = time.monotonic()
     answers = fire(url, REQUESTS, CONCURRENCY)
@@ -115,7 +74,7 @@ def test_every_call_is_logged_exactly_once(gateway, up, db_url):
     summary = requests.get(url + P + "/usage?endpoint=chat", timeout=30).json()["data"]["summary"]
     assert (summary["totalRequests"], summary["totalErrors"], summary["totalInputTokens"],
             summary["totalOutputTokens"]) == (REQUESTS, 0, input_tokens, output_tokens)
-    server_log = log_path.read_text()
+    server_log = gateway.output()
     assert "database is locked" not in server_log and "could not write request log" not in server_log
     print(f"\n{REQUESTS} chat calls at concurrency {CONCURRENCY} on {WORKERS} workers: {elapsed:.1f} s "
           f"({REQUESTS / elapsed:.0f}/s), {input_tokens} input + {output_tokens} output tokens logged")

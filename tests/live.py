@@ -1,0 +1,134 @@
+"""Running the gateway for real: gunicorn as a subprocess, and clients for its HTTP, SSE and WebSocket routes."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import requests
+import websocket
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+P = "/api/v1/inference"
+CHAT = {"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "Hello"}]}
+KEY_VAR = "GUNICORN_TEST_OPENAI_KEY"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn -c gunicorn.conf.py wsgi:app as a subprocess on a free loopback port."""
+
+    def __init__(self, tmp_path, database_url, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp_path / f"gunicorn-{self.port}.log"
+        self.env = {**os.environ, "PORT": str(self.port), "DATABASE_URL": database_url,
+                    "WEB_CONCURRENCY": "1", "GATEWAY_API_KEYS": "", KEY_VAR: "sk-test",
+                    "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics-{self.port}"), **env}
+        self.proc = None
+
+    def start(self, timeout=30):
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([GUNICORN, "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+                                     env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"gunicorn exited {self.proc.returncode}:\n{self.output()}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=2).ok:
+                    return self
+            except requests.RequestException:
+                pass  # not listening yet, or a worker still booting
+            time.sleep(0.1)
+        raise AssertionError(f"gunicorn did not become healthy:\n{self.output()}")
+
+    def output(self):
+        return self.log_path.read_text(errors="replace")
+
+    def worker_pids(self):
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True)
+        return [int(pid) for pid in out.stdout.split()]
+
+    def stop(self, timeout=30):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def register_openai(url, up):
+    resp = requests.post(url + P + "/providers", timeout=10, json={
+        "name": "openai", "type": "openai", "envVar": KEY_VAR, "baseUrl": up.base_url("openai")})
+    assert resp.status_code == 201, resp.text
+    return resp.json()["data"]
+
+
+def sse_events(resp):
+    """(arrival time, event) for each SSE event, as it arrives."""
+    for line in resp.iter_lines(chunk_size=None):
+        if line.startswith(b"data: "):
+            yield time.monotonic(), json.loads(line[len(b"data: "):])
+
+
+def stream_chat(url, started=None):
+    """Run one SSE chat; record when it started streaming; return its events."""
+    with requests.post(url + P + "/chat/stream", json=CHAT, stream=True, timeout=30) as resp:
+        assert resp.status_code == 200, resp.text
+        events = []
+        for at, event in sse_events(resp):
+            if event["type"] == "message_start" and started is not None:
+                started.append(at)
+            events.append(event)
+        return events
+
+
+def ws_chat(ws_url, body=CHAT):
+    """One chat over the WebSocket route: the events up to message_stop (or an error)."""
+    ws = websocket.create_connection(ws_url + P + "/chat/ws", timeout=15)
+    try:
+        ws.send(json.dumps(body))
+        events = []
+        while True:
+            event = json.loads(ws.recv())
+            events.append(event)
+            if event["type"] in ("message_stop", "error"):
+                return events
+    finally:
+        ws.close()
+
+
+def at_once(n, call, timeout=60):
+    """Run `call` on n threads at once; return the n results (a failed call fails the test)."""
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(call())) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert len(results) == n, f"{n - len(results)} of {n} calls failed or hung"
+    return results
+
+
+def text_of(events):
+    return "".join(e["delta"]["text"] for e in events if e["type"] == "content_block_delta")
+
+
+def usage_of(url):
+    """GET /usage: summary, breakdowns and the newest request-log rows."""
+    resp = requests.get(url + P + "/usage", timeout=10)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["data"]
