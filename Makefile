@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 3000
 NGINX_PORT ?= 8080
 
-.PHONY: install install-test run serve nginx test lint bench bench-smoke install-bench clean
+.PHONY: install install-test install-prism run serve nginx test lint bench bench-smoke install-bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,13 @@ nginx: install
 	trap 'kill $$gunicorn 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python deploy/nginx.py run --listen 127.0.0.1:$(NGINX_PORT) --upstream 127.0.0.1:$(PORT) --prefix var/nginx
 
-test: install-test
+test: install-test install-prism
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Stoplight Prism (package-lock.json) for the spec fidelity tests; without npm they skip.
+install-prism:
+	@if [ ! -x node_modules/.bin/prism ] && command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund --loglevel=error >/dev/null; fi
 
 lint: install-test
 	$(BIN)/python -m pyflakes inference_gateway tests bench deploy wsgi.py gunicorn.conf.py

@@ -45,24 +45,25 @@ def anthropic_spec():
 class Sent:
     method: str
     url: str
-    json: object
-    data: object
-    files: object
     headers: dict
+    body: object  # bytes for JSON; a multipart body may be a stream, left unread
+
+    @property
+    def json(self):
+        return json.loads(self.body)
 
 
 @pytest.fixture
 def sent(monkeypatch):
-    """Every upstream request made during the test, as the adapter handed it to `requests`."""
+    """Every upstream request made during the test, as it went on the wire."""
     calls = []
-    original = requests.Session.request
+    original = requests.Session.send
 
-    def record(self, method, url, **kwargs):
-        calls.append(Sent(method, url, kwargs.get("json"), kwargs.get("data"), kwargs.get("files"),
-                          dict(kwargs.get("headers") or {})))
-        return original(self, method, url, **kwargs)
+    def record(self, prepared, **kwargs):
+        calls.append(Sent(prepared.method, prepared.url, dict(prepared.headers), prepared.body))
+        return original(self, prepared, **kwargs)
 
-    monkeypatch.setattr(requests.Session, "request", record)
+    monkeypatch.setattr(requests.Session, "send", record)
     return calls
 
 
