@@ -86,3 +86,82 @@ class ChatSchema(StrictSchema):
 
 
 chat_schema = ChatSchema()
+
+
+MAX_EMBED_INPUTS = 2048  # OpenAI's limit per request; Gemini's batch takes fewer and says so
+
+
+class EmbedInput(fields.Field):
+    """`input`: a string or a list of 1-2048 strings, none empty; loaded as a list."""
+
+    default_error_messages = {
+        "invalid": "must be a string or a list of strings",
+        "empty": "must not be empty",
+        "too_many": f"must have at most {MAX_EMBED_INPUTS} items",
+        "empty_item": "item {index} is empty: every input must have some text",
+        "not_string": "item {index} is not a string",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list):
+            raise self.make_error("invalid")
+        if not items or items == [""]:
+            raise self.make_error("empty")
+        if len(items) > MAX_EMBED_INPUTS:
+            raise self.make_error("too_many")
+        for index, item in enumerate(items):
+            if not isinstance(item, str):
+                raise self.make_error("not_string", index=index)
+            if not item:
+                raise self.make_error("empty_item", index=index)
+        return items
+
+
+class MediaSchema(StrictSchema):
+    """What every non-chat operation takes to pick a provider."""
+
+    model = fields.String(validate=validate.Length(min=1, max=300))
+    provider_id = fields.String(data_key="providerId", validate=validate.Length(min=1, max=64))
+
+
+class EmbedSchema(MediaSchema):
+    input = EmbedInput(required=True)
+    dimensions = fields.Integer(strict=True, allow_none=True,
+                                validate=validate.Range(min=1, max=65536))
+
+
+embed_schema = EmbedSchema()
+
+# `auto`, WIDTHxHEIGHT (OpenAI) or an aspect ratio W:H (Gemini); which ones a model takes is the
+# adapter's check, made before anything is sent.
+IMAGE_SIZE_PATTERN = r"^(auto|[1-9]\d{0,4}x[1-9]\d{0,4}|[1-9]\d?:[1-9]\d?)$"
+IMAGE_QUALITIES = ["auto", "low", "medium", "high", "standard", "hd"]
+
+
+class ImageSchema(MediaSchema):
+    prompt = fields.String(required=True, validate=validate.Length(
+        min=1, max=32000, error="must be 1-32000 characters"))
+    size = fields.String(allow_none=True, validate=validate.Regexp(
+        IMAGE_SIZE_PATTERN, error="must be auto, WIDTHxHEIGHT (1024x1024) or an aspect ratio (16:9)"))
+    n = fields.Integer(strict=True, allow_none=True, validate=validate.Range(
+        min=1, max=10, error="must be between 1 and 10"))
+    quality = fields.String(allow_none=True, validate=validate.OneOf(
+        IMAGE_QUALITIES, error="must be one of: {choices}"))
+
+
+image_schema = ImageSchema()
+
+
+class TranscribeSchema(MediaSchema):
+    # Base64 in JSON bodies; multipart bodies send the bytes as the `file` part instead.
+    audio = fields.String(required=True)
+    language = fields.String(allow_none=True, validate=validate.Regexp(
+        r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})?$",
+        error="must be a language code such as en, de or pt-BR (ISO-639-1)"))
+    prompt = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    filename = fields.String(allow_none=True, validate=validate.Length(min=1, max=255))
+
+
+transcribe_schema = TranscribeSchema()
+transcribe_form_schema = TranscribeSchema(exclude=("audio",))

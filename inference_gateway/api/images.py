@@ -1,4 +1,41 @@
-"""Images resource."""
-from flask import Blueprint
+"""Image generation: base64 images (or URLs where the provider only gives those)."""
+from flask import Blueprint, current_app
+
+from ..envelope import ok
+from ..request_log import capture_body
+from ..schemas import image_schema
+from ..types import ImageRequest
+from .calls import keep_response, logged_call, open_adapter
+from .common import json_body
 
 bp = Blueprint("images", __name__)
+
+DEFAULT_MIME = "image/png"  # what every provider returns unless asked otherwise
+
+
+def image_dict(image):
+    out = {"b64Json": image.b64_json} if image.b64_json else {"url": image.url}
+    out["mimeType"] = image.mime_type or DEFAULT_MIME
+    if image.revised_prompt:
+        out["revisedPrompt"] = image.revised_prompt
+    return out
+
+
+@bp.post("/images")
+def images():
+    with logged_call("images") as record:
+        body = json_body()
+        record.request_body = capture_body(body, current_app.config)
+        data = image_schema.load(body)
+        _, model, adapter = open_adapter(record, data.get("model"), data.get("provider_id"))
+        result = adapter.images(ImageRequest(model=model, prompt=data["prompt"], size=data.get("size"),
+                                             n=data.get("n"), quality=data.get("quality")))
+        record.set_usage(result.usage)
+        reply = {"images": [image_dict(image) for image in result.images],
+                 "model": result.model or model}
+        if result.usage is not None:
+            reply["usage"] = {"inputTokens": record.input_tokens, "outputTokens": record.output_tokens}
+        # The log keeps the reply without the image bytes (they would fill LOG_BODY_MAX_BYTES).
+        keep_response(record, {**reply, "images": [
+            {k: v for k, v in item.items() if k != "b64Json"} for item in reply["images"]]})
+        return ok(reply)

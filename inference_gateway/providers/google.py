@@ -1,10 +1,14 @@
 """Google Gemini adapter."""
+from dataclasses import replace
+
 from .. import errors
 from ..types import Embeddings, Images, ModelInfo, Usage
 from . import google_format as fmt
 from .base import Provider
 
 PAGE_SIZE = 1000  # the largest pageSize GET /models accepts
+# ":batchEmbedContents" refuses more ("at most 100 requests can be in one batch"); our API takes 2048.
+EMBED_BATCH = 100
 
 
 class GoogleProvider(Provider):
@@ -53,12 +57,15 @@ class GoogleProvider(Provider):
     def embed(self, req):
         if not req.inputs:
             raise errors.BadRequest("nothing to embed: inputs is empty")
-        suffix, payload = fmt.embed_payload(req)
-        body = self.request_json("POST", f"/models/{fmt.bare_model(req.model)}{suffix}",
-                                 json_body=payload)
+        vectors = []
+        for start in range(0, len(req.inputs), EMBED_BATCH):
+            batch = replace(req, inputs=req.inputs[start:start + EMBED_BATCH])
+            suffix, payload = fmt.embed_payload(batch)
+            body = self.request_json("POST", f"/models/{fmt.bare_model(req.model)}{suffix}",
+                                     json_body=payload)
+            vectors.extend(fmt.parse_embeddings(self, body, len(batch.inputs)))
         # The Gemini API reports no token usage for embeddings.
-        return Embeddings(vectors=fmt.parse_embeddings(self, body, len(req.inputs)),
-                          model=req.model, usage=Usage(0, 0))
+        return Embeddings(vectors=vectors, model=req.model, usage=Usage(0, 0))
 
     def images(self, req):
         if req.n not in (None, 1):

@@ -7,6 +7,7 @@ from ..types import Image, Images, ModelInfo, Transcription, Usage
 from . import openai_format as fmt
 from .base import Provider
 from .common import int_or_zero
+from .multipart import MultipartBody
 
 GPT_IMAGE_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
 # Accepted sizes per image model family (OpenAI spec, CreateImageRequest.size).
@@ -14,6 +15,13 @@ IMAGE_SIZES = {
     "dall-e-2": ("256x256", "512x512", "1024x1024"),
     "dall-e-3": ("1024x1024", "1792x1024", "1024x1792"),
     "gpt-image-1": GPT_IMAGE_SIZES,  # also gpt-image-1-mini and gpt-image-1.5
+}
+# Accepted `quality` per family ("auto" is accepted by all; OpenAI spec, CreateImageRequest.quality).
+IMAGE_QUALITIES = {
+    "dall-e-2": ("standard", "auto"),
+    "dall-e-3": ("standard", "hd", "auto"),
+    "gpt-image-1": ("low", "medium", "high", "auto"),
+    "gpt-image-2": ("low", "medium", "high", "auto"),
 }
 # gpt-image-2 takes any WIDTHxHEIGHT (multiples of 16, limits enforced upstream) or auto.
 FREE_SIZE = re.compile(r"^(auto|\d+x\d+)$")
@@ -109,6 +117,11 @@ class OpenAIProvider(Provider):
             raise errors.BadRequest("n must be between 1 and 10")
         if family == "dall-e-3" and req.n not in (None, 1):
             raise errors.BadRequest("dall-e-3 generates one image per request: n must be 1")
+        qualities = IMAGE_QUALITIES.get(family)
+        if req.quality is not None and qualities is not None and req.quality not in qualities:
+            raise errors.BadRequest(
+                f"quality '{req.quality}' is not available for {req.model}; accepted qualities: "
+                + ", ".join(qualities))
         if req.size is None:
             return
         accepted = IMAGE_SIZES.get(family)
@@ -127,8 +140,9 @@ class OpenAIProvider(Provider):
             form["language"] = req.language
         if req.prompt:
             form["prompt"] = req.prompt
-        body = self.request_json("POST", "/audio/transcriptions", data=form,
-                                 files={"file": (req.filename, req.audio, mime)})
+        upload = MultipartBody(form, {"file": (req.filename, req.audio, mime)})
+        body = self.request_json("POST", "/audio/transcriptions", data=upload,
+                                 headers={"Content-Type": upload.content_type})
         if not isinstance(body, dict) or not isinstance(body.get("text"), str):
             raise errors.UpstreamError(
                 f"provider '{self.config.name}' sent a transcription with no text")

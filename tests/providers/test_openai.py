@@ -188,7 +188,7 @@ def test_transcribe_sends_multipart_and_maps_token_usage(openai, rsps):
                                                  filename="clip.mp3", language="en", prompt="names"))
     request = rsps.calls[0].request
     assert request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
-    body = request.body
+    body = b"".join(request.body)  # a MultipartBody: parts sent from the caller's buffers
     assert b'name="model"\r\n\r\ngpt-4o-mini-transcribe\r\n' in body
     assert b'name="response_format"\r\n\r\njson\r\n' in body
     assert b'name="language"\r\n\r\nen\r\n' in body
@@ -202,7 +202,7 @@ def test_transcribe_sends_multipart_and_maps_token_usage(openai, rsps):
 def test_transcribe_duration_usage_is_not_tokens(openai, rsps):
     rsps.post(f"{BASE}/audio/transcriptions", json=load("openai", "transcription_whisper.json"))
     result = openai.transcribe(TranscribeRequest(model="whisper-1", audio=b"RIFF", filename="a.wav"))
-    assert b'name="language"' not in rsps.calls[0].request.body
+    assert b'name="language"' not in b"".join(rsps.calls[0].request.body)
     assert result.text == "Hello from whisper."
     assert result.usage is None
 

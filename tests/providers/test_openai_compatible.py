@@ -66,7 +66,7 @@ def test_embed_and_transcribe_work_like_openai(local, rsps):
                                                 filename="a.ogg", language="fr"))
     assert result.text == "Bonjour tout le monde."
     assert result.usage is None
-    assert b'filename="a.ogg"' in rsps.calls[1].request.body
+    assert b'filename="a.ogg"' in b"".join(rsps.calls[1].request.body)
 
 
 def test_images_are_unsupported(local, rsps):
