@@ -107,13 +107,8 @@ def main():
     parser.add_argument("--streams", type=int, default=200)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--out", default=os.path.join(procs.HERE, "results", "profile.md"))
-    parser.add_argument("--proposals", action="store_true", help="apply bench/proposals.py first (the 'after')")
     parser.add_argument("--html", help="also write pyinstrument's interactive HTML for /chat here")
     args = parser.parse_args()
-    if args.proposals:
-        import proposals
-
-        proposals.apply()
     with tempfile.TemporaryDirectory(prefix="igw-profile-") as tmp:
         upstream = procs.upstream(procs.free_port(), tmp).wait_ready()
         try:
@@ -130,7 +125,7 @@ def main():
         finally:
             upstream.stop()
     text = "\n".join([
-        "# Gateway hot-path profile" + (" with bench/proposals.py applied" if args.proposals else ""), "",
+        "# Gateway hot-path profile", "",
         "Command: `" + " ".join(["python bench/profile_gateway.py", *sys.argv[1:]]) + "`", "",
         "pyinstrument, in-process test client, fresh SQLite, default settings, fake upstream with 0 ms "
         "latency. 'own' is time in the function itself, 'total' includes what it calls.", "",

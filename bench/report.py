@@ -37,8 +37,7 @@ def ratio(a, b):
 
 
 def target_rows(results, usage, gateway="gateway"):
-    """[(target, gateway, pass-through, measure, limit, verdict)] for the scenarios that ran;
-    `gateway` names the measured target to judge ("proposed": with bench/proposals.py applied)."""
+    """[(target, gateway, pass-through, measure, limit, verdict)] for the scenarios that ran."""
     def get(scenario, target, key):
         return results.get((scenario, gateway if target == "gateway" else target), {}).get(key)
 
@@ -114,7 +113,7 @@ def detail_table(results, plan):
     lines = ["| scenario | target | " + " | ".join(label for _, label, _ in DETAIL_KEYS) + " |",
              "|---|---|" + "---|" * len(DETAIL_KEYS)]
     for scenario in plan:
-        for target in ("direct", "passthrough", "gateway", "proposed"):
+        for target in ("direct", "passthrough", "gateway"):
             r = results.get((scenario.name, target))
             if r:
                 cells = [fmt(float(r[k]) if isinstance(r.get(k), (int, float)) and digits else r.get(k), digits)
@@ -137,7 +136,6 @@ def machine():
 
 def render(results, plan, usage, *, reps, command, fmt, elapsed, load):
     rows = target_rows(results, usage)
-    proposed = target_rows(results, None, "proposed")
     lines = ["# Gateway benchmark", "",
              f"Command: `{command}` (from the repository root; `make bench` runs it)", "",
              f"Machine: {machine()}. 1-minute load average {load[0]:.2f} at the start, {load[1]:.2f} at the "
@@ -149,15 +147,6 @@ def render(results, plan, usage, *, reps, command, fmt, elapsed, load):
              "## Targets", "",
              "| target | gateway | pass-through | measure | limit | verdict |", "|---|---|---|---|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    if proposed:
-        lines += ["", "## Targets with bench/proposals.py applied (target `proposed`)", "",
-                  "The same run, a fourth target: the gateway with the changes bench/proposals.py "
-                  "describes (precompiled provider lookup and log insert, the database connection "
-                  "released before the upstream call, finished streams drained so the upstream "
-                  "connection is pooled).", "",
-                  "| target | gateway + proposals | pass-through | measure | limit | verdict |",
-                  "|---|---|---|---|---|---|"]
-        lines += ["| " + " | ".join(row) + " |" for row in proposed]
     lines += ["", "## Every figure", "",
               "CPU is the serving process tree's user+system time over the run (for `direct`, the fake "
               "upstream's); per request for chat, per forwarded chunk for streams. TTFB is the time to "

@@ -24,8 +24,6 @@ import procs
 import report
 
 TARGETS = ("direct", "passthrough", "gateway")
-# bench/proposals.py applied: measured only with --proposals.
-PROPOSED = "proposed"
 KEY_VAR = "BENCH_UPSTREAM_KEY"
 PROMPT = [{"role": "user", "content": "Write one sentence about foxes."}]
 
@@ -78,17 +76,15 @@ class Formats:
 class Stack:
     """The three servers, started once for the whole run."""
 
-    def __init__(self, fmt, tmp, proposals=False):
+    def __init__(self, fmt, tmp):
         self.fmt = fmt
-        self.targets = TARGETS + ((PROPOSED,) if proposals else ())
+        self.targets = TARGETS
         self.upstream = procs.upstream(procs.free_port(), tmp).wait_ready()
         self.passthrough = procs.gunicorn(
             "passthrough", "passthrough:app", procs.free_port(),
             {"UPSTREAM_URL": self.upstream.url + fmt.path}, tmp).wait_ready()
         self.gateway = self.start_gateway("gateway", "wsgi:app", tmp)
-        self.proposed = self.start_gateway(PROPOSED, "wsgi_proposed:app", tmp) if proposals else None
-        self.by_target = {"direct": self.upstream, "passthrough": self.passthrough, "gateway": self.gateway,
-                          PROPOSED: self.proposed}
+        self.by_target = {"direct": self.upstream, "passthrough": self.passthrough, "gateway": self.gateway}
 
     def start_gateway(self, name, app, tmp):
         """A gateway on its own fresh SQLite file, with a provider per format pointing at the upstream."""
@@ -103,7 +99,7 @@ class Stack:
         return server
 
     def servers(self):
-        return [s for s in (self.upstream, self.passthrough, self.gateway, self.proposed) if s]
+        return [self.upstream, self.passthrough, self.gateway]
 
     def stop(self):
         for server in reversed(self.servers()):
@@ -201,8 +197,6 @@ def main():
     parser.add_argument("--smoke", action="store_true", help="small and quick: keeps the harness working in CI")
     parser.add_argument("--reps", type=int, default=None, help="repetitions (default 3, smoke 1)")
     parser.add_argument("--format", choices=sorted(Formats.PATHS), default="openai")
-    parser.add_argument("--proposals", action="store_true",
-                        help="also measure the gateway with bench/proposals.py applied")
     parser.add_argument("--only", help="comma-separated scenario names to run (default: all)")
     parser.add_argument("--usage-rows", type=int, default=None, help="rows for target 6 (default 1M, smoke 5k)")
     parser.add_argument("--no-usage", action="store_true", help="skip target 6")
@@ -218,7 +212,7 @@ def main():
     command = "python bench/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     started, load_before = time.time(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="igw-bench-") as tmp:
-        stack = Stack(Formats(args.format), tmp, args.proposals)
+        stack = Stack(Formats(args.format), tmp)
         try:
             results = run_all(stack, plan, reps)
         finally:

@@ -1,10 +1,10 @@
 """Sample a real gunicorn gateway worker under load with py-spy (GIL-holding samples only).
 
-    python bench/spy_gateway.py [--seconds 10] [--proposals]
+    python bench/spy_gateway.py [--seconds 10]
 
 One gevent worker (so one pid holds all the work), chat calls at concurrency 8 against the fake
 upstream; prints the share of samples in the gateway's own steps and in each leaf package, and
-writes bench/results/pyspy.md (pyspy-proposals.md with --proposals). Complements
+writes bench/results/pyspy.md. Complements
 profile_gateway.py, which has no server in the samples. Needs py-spy and ptrace rights (root).
 """
 import argparse
@@ -81,13 +81,11 @@ def record(app, seconds, out_raw):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--proposals", action="store_true", help="the gateway with bench/proposals.py applied")
     args = parser.parse_args()
-    name = "pyspy-proposals" if args.proposals else "pyspy"
     with tempfile.NamedTemporaryFile(suffix=".txt") as raw:
-        load = record("wsgi_proposed:app" if args.proposals else "wsgi:app", args.seconds, raw.name)
+        load = record("wsgi:app", args.seconds, raw.name)
         total, steps, packages = summarize(raw.name)
-    lines = [f"# py-spy: one gunicorn gevent worker under chat load{' (with proposals)' if args.proposals else ''}",
+    lines = ["# py-spy: one gunicorn gevent worker under chat load",
              "", "Command: `" + " ".join(["python bench/spy_gateway.py", *sys.argv[1:]]) + "`", "",
              f"{total} GIL-holding samples at 500 Hz over {args.seconds} s; the load meanwhile: "
              f"{load['rps']} rps at concurrency 8, p50 {load['p50_ms']} ms (the sampler slows the worker).", "",
@@ -97,7 +95,7 @@ def main():
     lines += [f"| {share:.1f}% | `{k}` |" for share, k in steps]
     text = "\n".join(lines) + "\n"
     print(text)
-    with open(os.path.join(procs.HERE, "results", name + ".md"), "w") as fh:
+    with open(os.path.join(procs.HERE, "results", "pyspy.md"), "w") as fh:
         fh.write(text)
 
 

@@ -7,8 +7,7 @@ from typing import Optional
 
 from peewee import OperationalError
 
-from . import events
-from . import db
+from . import db, events
 from .models import RequestLog, new_id, utcnow
 
 log = logging.getLogger(__name__)
@@ -75,6 +74,22 @@ ROW_FIELDS = [f.name for f in fields(CallRecord)
               if f.name not in ("started", "upstream_ms", "adapter", "deferred")]
 
 
+def _insert_sql(p):
+    columns = ", ".join(f'"{RequestLog._meta.fields[n].column_name}"' for n in ROW_FIELDS)
+    return (f'INSERT INTO "{RequestLog._meta.table_name}" ({columns}) '
+            f'VALUES ({", ".join([p] * len(ROW_FIELDS))})')
+
+
+# One row per proxied call: the INSERT is compiled once (see db.PreparedSQL).
+_insert = db.PreparedSQL(_insert_sql)
+
+
+def insert_row(record):
+    """Insert the record's row; values go through each field's db_value, as peewee's insert would."""
+    fields_ = RequestLog._meta.fields
+    _insert.execute([fields_[name].db_value(getattr(record, name)) for name in ROW_FIELDS])
+
+
 TRUNCATED = "...[truncated]"
 REDACTED = "[redacted]"
 # Body fields whose values are credentials, compared lower-cased without '-' and '_'.
@@ -114,7 +129,7 @@ def write(record: CallRecord, attempts=5):
     for attempt in range(attempts):
         try:
             with db.connection():
-                RequestLog.insert(**record.row()).execute()
+                insert_row(record)
             break
         except OperationalError:
             if attempt == attempts - 1:

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from flask import current_app, g
 from marshmallow import ValidationError
 
-from .. import errors, provider_store, request_log
+from .. import db, errors, provider_store, request_log
 from ..envelope import bad_request_from
 from ..request_log import CallRecord, capture_body
 from ..resolve import resolve
@@ -41,7 +41,12 @@ def provider_settings():
 def open_adapter(record, model, provider_ref):
     """Resolve the provider for this call and return (provider, model, adapter), noting them on the record."""
     record.model = model
-    provider, model = resolve(model, provider_ref)
+    try:
+        provider, model = resolve(model, provider_ref)
+    finally:
+        # The upstream may take minutes (a slow first byte, a long stream): holding a pooled
+        # connection that long let a burst of streams exhaust the pool. The log row takes its own.
+        db.release()
     record.set_provider(provider, model)
     adapter = provider_store.adapter_for(provider, provider_settings())
     record.adapter = adapter

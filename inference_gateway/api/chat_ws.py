@@ -69,7 +69,7 @@ def send(ws, event):
 def run_one(ws, reader, body):
     """Stream one chat request over the socket; a cancel from the reader cuts it at once."""
     try:
-        with logged_call("chat_ws", body) as record, db.connection():
+        with logged_call("chat_ws", body) as record:
             stream = open_stream(record, body)
     except errors.GatewayError as exc:
         send(ws, error_event(exc))

@@ -1,4 +1,5 @@
 """The provider interface, and the HTTP behaviour every adapter shares (auth, retries, error mapping)."""
+import itertools
 import json
 import logging
 import os
@@ -10,11 +11,15 @@ import requests
 
 from .. import errors
 from .http import HttpSettings, backoff_delay, get_session, parse_retry_after
-from .sse import iter_events
+from .sse import is_final, iter_events
 
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = {500, 502, 503, 504, 529}
+# After a stream's last event, read on to the end of the body so urllib3 pools the connection: at
+# most this many more events (OpenCode Zen sends a cost event after [DONE]), each within this long.
+DRAIN_EVENTS = 16
+DRAIN_SECONDS = 1.0
 
 
 @dataclass
@@ -182,10 +187,20 @@ class Provider:
     def stream_events(self, resp):
         """SSE events of a streamed response; transport failures become GatewayErrors.
 
-        Closing this generator (client gone, cancel) closes the upstream connection at once."""
+        Closing this generator (client gone, cancel) closes the upstream connection at once. The
+        parsers stop reading at the last event (`[DONE]`, `message_stop`), which leaves the
+        chunked terminator unread, and urllib3 drops a connection closed mid-body: every stream
+        then paid a new TCP and TLS handshake. So when the last event read was a final one, the
+        rest of the body is read first (bounded) and the connection goes back to the pool."""
+        events = iter_events(resp.iter_content(chunk_size=None))
+        last = None
         try:
-            for event in iter_events(resp.iter_content(chunk_size=None)):
-                yield event
+            for last in events:
+                yield last
+        except GeneratorExit:
+            if last is not None and is_final(last):
+                self._drain(resp, events)
+            raise
         except requests.exceptions.Timeout as exc:
             raise errors.UpstreamTimeout(
                 f"provider '{self.config.name}' stopped sending mid-stream") from exc
@@ -194,6 +209,18 @@ class Provider:
                 f"the connection to provider '{self.config.name}' broke mid-stream") from exc
         finally:
             resp.close()
+
+    def _drain(self, resp, events):
+        sock = getattr(getattr(getattr(resp, "raw", None), "connection", None), "sock", None)
+        try:
+            if sock is not None:
+                # urllib3 sets the socket's timeout again before the connection's next request.
+                sock.settimeout(DRAIN_SECONDS)
+            for _ in itertools.islice(events, DRAIN_EVENTS):
+                pass
+        except (requests.exceptions.RequestException, OSError):
+            log.debug("reading a finished stream to its end failed; the connection is not reused",
+                      exc_info=True)
 
     def event_json(self, event):
         """Decode one SSE data payload."""

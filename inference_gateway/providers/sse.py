@@ -9,6 +9,11 @@ class SSEEvent:
     data: str
 
 
+def is_final(event):
+    """The event a provider ends a stream with: OpenAI's `[DONE]`, Anthropic's `message_stop`."""
+    return event.event == "message_stop" or event.data.strip() == "[DONE]"
+
+
 def iter_lines(chunks):
     """Split a byte stream into text lines on \\n, \\r\\n or \\r, yielding each as soon as it is complete."""
     pending = b""
