@@ -49,6 +49,7 @@ class Sent:
     url: str
     headers: dict
     body: bytes
+    status: int = None  # the upstream's answer (Prism's verdict)
 
     @property
     def json(self):
@@ -66,8 +67,11 @@ def sent(monkeypatch):
         if body is not None and not isinstance(body, (bytes, str)):
             # The multipart body is a sequence of buffers that can be sent again; read it whole.
             body = b"".join(bytes(part) for part in body)
-        calls.append(Sent(prepared.method, prepared.url, dict(prepared.headers), body))
-        return original(self, prepared, **kwargs)
+        call = Sent(prepared.method, prepared.url, dict(prepared.headers), body)
+        calls.append(call)
+        resp = original(self, prepared, **kwargs)
+        call.status = resp.status_code
+        return resp
 
     monkeypatch.setattr(requests.Session, "send", record)
     return calls
@@ -117,9 +121,10 @@ CHAT_CASES = [
       "system": "Answer in one word."},
      ("Hi! My name is Claude.", "stop", {"inputTokens": 2095, "outputTokens": 503})),
 ]
+CHAT_IDS = [case[0] for case in CHAT_CASES]
 
 
-@pytest.mark.parametrize("name,model,path,wire,reply", CHAT_CASES, ids=[c[0] for c in CHAT_CASES])
+@pytest.mark.parametrize("name,model,path,wire,reply", CHAT_CASES, ids=CHAT_IDS)
 def test_chat_with_every_option_is_accepted_by_the_providers_spec(
         app, api, providers, sent, name, model, path, wire, reply):
     status, body = api.post("/chat", json={**CHAT, "model": model})
@@ -139,6 +144,20 @@ def test_chat_with_every_option_is_accepted_by_the_providers_spec(
     [row] = log_rows(app)
     assert (row.id, row.status, row.http_status, row.provider_name) == (
         data["requestId"], "success", 200, name)
+
+
+@pytest.mark.parametrize("name,model", [case[:2] for case in CHAT_CASES], ids=CHAT_IDS)
+def test_stream_request_bodies_are_accepted(app, client, providers, sent, name, model):
+    # Prism cannot stream: it validates the body, then answers JSON, which the gateway reports as
+    # a cut stream. What matters here is its verdict on the request.
+    resp = client.post("/api/v1/inference/chat/stream", json={**CHAT, "model": model})
+    resp.get_data()
+    [call] = sent
+    assert call.status == 200, providers[name].log_tail()
+    assert call.json["stream"] is True
+    if "/chat/completions" in call.url:
+        assert call.json["stream_options"] == {"include_usage": True}
+    assert len(log_rows(app)) == 1
 
 
 @pytest.mark.parametrize("name,model,options", [
@@ -161,7 +180,8 @@ def test_chat_at_the_gateways_limits_is_accepted(api, providers, name, model, op
     assert_accepted(status, body, providers[name])
 
 
-@pytest.mark.parametrize("model", ["claude-3-5-sonnet-latest", "zen-claude/claude-3-5-haiku-latest"])
+@pytest.mark.parametrize("model", ["claude-3-5-sonnet-latest",
+                                   "zen-claude/claude-3-5-haiku-latest"])
 def test_anthropic_temperature_above_one_is_refused_before_the_upstream(app, api, providers, sent,
                                                                        model):
     # Anthropic's spec caps temperature at 1 where OpenAI's allows 2; Prism answered 422 to 1.5.
@@ -261,7 +281,8 @@ def test_embeddings_are_accepted(app, api, providers, sent):
 
 
 @pytest.mark.parametrize("request_,wire", [
-    ({"model": "gpt-image-1", "prompt": "a red fox", "size": "1536x1024", "n": 2, "quality": "high"},
+    ({"model": "gpt-image-1", "prompt": "a red fox", "size": "1536x1024", "n": 2,
+      "quality": "high"},
      {"model": "gpt-image-1", "prompt": "a red fox", "size": "1536x1024", "n": 2,
       "quality": "high"}),
     ({"model": "dall-e-3", "prompt": "a red fox", "size": "1792x1024", "n": 1, "quality": "hd"},
@@ -292,7 +313,8 @@ def test_transcription_from_json_is_accepted(app, api, providers, sent):
     # Prism parsed this form: `file` and `model` are required parts, response_format an enum.
     parts = form_parts(sent[0])
     assert parts["file"] == ("speech.mp3", MP3)
-    assert {name: parts[name][1] for name in ("model", "language", "prompt", "response_format")} == {
+    fields = ("model", "language", "prompt", "response_format")
+    assert {name: parts[name][1] for name in fields} == {
         "model": b"whisper-1", "language": b"en", "prompt": b"Paris", "response_format": b"json"}
     assert_one_success(app, "transcribe")
 

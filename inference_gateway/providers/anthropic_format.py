@@ -39,8 +39,8 @@ def messages_payload(req, default_max_tokens, *, stream=False):
     if req.temperature is not None:
         if req.temperature > MAX_TEMPERATURE:
             # Refused here, not upstream: no call is billed and the message names the field.
-            raise errors.BadRequest(
-                f"temperature must be between 0 and 1 for Anthropic models (got {req.temperature:g})")
+            raise errors.BadRequest("temperature must be between 0 and 1 for Anthropic models "
+                                    f"(got {req.temperature:g})")
         payload["temperature"] = req.temperature
     if req.top_p is not None:
         payload["top_p"] = req.top_p
