@@ -2,8 +2,12 @@
 import pytest
 
 from .fake_upstream import Reply, fake_vector
-from .media_support import (P, UNSUPPORTED_MODELS, UPSTREAM_FAILURES, app_config, assert_error,  # noqa: F401
-                            one_row, registered, run_curl, script_failure)
+from . import media_support
+from .media_support import (UNSUPPORTED_MODELS, UPSTREAM_FAILURES, assert_error, one_row, run_curl,
+                            script_failure)
+
+# The fixtures these tests share with the other media endpoints' tests.
+app_config, registered = media_support.app_config, media_support.registered
 
 SEED_EMBED = """curl -X POST http://localhost:3000/api/v1/inference/embed \\
 -H "Content-Type: application/json" \\

@@ -5,8 +5,12 @@ import pytest
 
 from .fake_upstream import PNG, Reply
 from .fake_upstream.common import PNG_B64
-from .media_support import (UNSUPPORTED_MODELS, UPSTREAM_FAILURES, app_config, assert_error,  # noqa: F401
-                            one_row, registered, run_curl, script_failure)
+from . import media_support
+from .media_support import (UNSUPPORTED_MODELS, UPSTREAM_FAILURES, assert_error, one_row, run_curl,
+                            script_failure)
+
+# The fixtures these tests share with the other media endpoints' tests.
+app_config, registered = media_support.app_config, media_support.registered
 
 SEED_IMAGE = """curl -X POST http://localhost:3000/api/v1/inference/images \\
 -H "Content-Type: application/json" \\

@@ -12,8 +12,12 @@ from inference_gateway.providers.multipart import MultipartBody
 from inference_gateway.providers.openai import OpenAIProvider
 
 from .fake_upstream import Reply
-from .media_support import (P, UNSUPPORTED_MODELS, UPSTREAM_FAILURES, app_config, assert_error,  # noqa: F401
-                            log_rows, one_row, registered, run_curl, script_failure)
+from . import media_support
+from .media_support import (P, UNSUPPORTED_MODELS, UPSTREAM_FAILURES, assert_error, log_rows,
+                            one_row, run_curl, script_failure)
+
+# The fixtures these tests share with the other media endpoints' tests.
+app_config, registered = media_support.app_config, media_support.registered
 
 SEED_JSON = """curl -X POST http://localhost:3000/api/v1/inference/transcribe \\
 -H "Content-Type: application/json" \\
