@@ -89,6 +89,19 @@ def test_a_20_mb_transcription_reaches_the_gateway(proxy, tmp_path):
         assert body["success"] is False and body["error"]["code"] != "PAYLOAD_TOO_LARGE"
 
 
+def test_a_20_mb_multipart_transcription_is_transcribed(proxy, up):
+    sound = b"ID3" + os.urandom(AUDIO_BYTES - 3)
+    resp = requests.post(proxy.url + P + "/transcribe", data={"model": "whisper-1"},
+                         files={"file": ("speech", sound, "application/octet-stream")}, timeout=60)
+    assert resp.status_code == 200, resp.text[:300]
+    assert resp.json()["data"]["text"]
+    # The whole file reached the provider, named for its sniffed format.
+    [sent] = up.of_kind("openai", "/audio/transcriptions")
+    assert sent.form["file"] == ("speech.mp3", sound)
+    usage = requests.get(proxy.url + P + "/usage?endpoint=transcribe", timeout=10).json()["data"]
+    assert [(r["status"], r["model"]) for r in usage["requests"]] == [("success", "whisper-1")]
+
+
 def test_request_ids_are_shared_by_nginx_and_the_gateway(proxy):
     resp = requests.get(proxy.url + P + "/providers", headers={"X-Request-Id": "via-nginx-1"}, timeout=5)
     assert resp.headers["X-Request-Id"] == "via-nginx-1"
