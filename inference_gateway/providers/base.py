@@ -10,7 +10,7 @@ from typing import Optional
 import requests
 
 from .. import errors
-from .http import HttpSettings, backoff_delay, get_session, parse_retry_after
+from .http import HttpSettings, backoff_delay, get_session, parse_retry_after, send
 from .sse import is_final, iter_events
 
 log = logging.getLogger(__name__)
@@ -128,9 +128,9 @@ class Provider:
         while True:
             started = time.perf_counter()
             try:
-                resp = session.request(
-                    method, self.url(path), json=json_body, data=data, files=files, params=params,
-                    headers=all_headers, stream=stream,
+                resp = send(
+                    session, method, self.url(path), json_body=json_body, data=data, files=files,
+                    params=params, headers=all_headers, stream=stream,
                     timeout=(http.connect_timeout, http.read_timeout))
             except requests.exceptions.Timeout as exc:
                 self.upstream_seconds += time.perf_counter() - started

@@ -1,5 +1,6 @@
 """Upstream HTTP: one pooled `requests.Session` per process, timeouts and the retry policy."""
 import email.utils
+import json
 import logging
 import os
 import random
@@ -7,9 +8,12 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Optional
+from urllib.parse import urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from requests.utils import requote_uri
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,34 @@ def get_session(pool_size=1000):
                 session.trust_env = False
                 _session, _session_pid = session, os.getpid()
     return _session
+
+
+def send(session, method, url, *, json_body=None, data=None, files=None, params=None, headers=None,
+         stream=False, timeout=None):
+    """Send one request over the session's pooled connections; no redirects are followed.
+
+    A JSON body (every chat, embedding and image call) is prepared here: `Session.request` spent
+    about 0.2 ms a call merging settings, re-parsing the URL and running `typing` Protocol checks,
+    a tenth of the gateway's own CPU per call. Forms and uploads go through requests' own
+    preparation. Cookies are neither sent nor kept: one caller's provider cookies must not reach
+    the next caller's call."""
+    if data is not None or files is not None:
+        prep = session.prepare_request(
+            requests.Request(method, url, data=data, files=files, params=params, headers=headers))
+    else:
+        prep = requests.PreparedRequest()
+        prep.method = method
+        prep.url = requote_uri(url + ("&" if "?" in url else "?") + urlencode(params) if params else url)
+        prep.headers = CaseInsensitiveDict(session.headers)
+        prep.body = None
+        if json_body is not None:
+            prep.body = json.dumps(json_body, separators=(",", ":"), allow_nan=False).encode()
+            prep.headers["Content-Type"] = "application/json"
+        if prep.body is not None or method not in ("GET", "HEAD"):
+            prep.headers["Content-Length"] = str(len(prep.body or b""))
+        prep.headers.update(headers or {})
+        prep.hooks = {"response": []}
+    return session.get_adapter(prep.url).send(prep, stream=stream, timeout=timeout)
 
 
 def parse_retry_after(headers) -> Optional[float]:
