@@ -9,6 +9,7 @@ from .. import db, errors, provider_store, request_log
 from ..envelope import bad_request_from
 from ..request_log import CallRecord, capture_body
 from ..resolve import resolve
+from .common import json_body
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +57,13 @@ def open_adapter(record, model, provider_ref):
 def keep_response(record, data):
     record.response_body = capture_body(data, current_app.config)
     return data
+
+
+def open_json_call(record, schema):
+    """Read the JSON body (noted for the log), validate it with `schema` and open the adapter its
+    model/providerId name: (data, model, adapter). Inside `logged_call`, so bad bodies are logged too."""
+    body = json_body()
+    record.request_body = capture_body(body, current_app.config)
+    data = schema.load(body)
+    _, model, adapter = open_adapter(record, data.get("model"), data.get("provider_id"))
+    return data, model, adapter

@@ -1,12 +1,10 @@
 """Embeddings: one vector per input, in input order."""
-from flask import Blueprint, current_app
+from flask import Blueprint
 
 from ..envelope import ok
-from ..request_log import capture_body
 from ..schemas import embed_schema
 from ..types import EmbedRequest
-from .calls import keep_response, logged_call, open_adapter
-from .common import json_body
+from .calls import keep_response, logged_call, open_json_call
 
 bp = Blueprint("embed", __name__)
 
@@ -14,10 +12,7 @@ bp = Blueprint("embed", __name__)
 @bp.post("/embed")
 def embed():
     with logged_call("embed") as record:
-        body = json_body()
-        record.request_body = capture_body(body, current_app.config)
-        data = embed_schema.load(body)
-        _, model, adapter = open_adapter(record, data.get("model"), data.get("provider_id"))
+        data, model, adapter = open_json_call(record, embed_schema)
         result = adapter.embed(EmbedRequest(model=model, inputs=data["input"],
                                             dimensions=data.get("dimensions")))
         record.set_usage(result.usage)

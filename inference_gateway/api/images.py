@@ -1,12 +1,10 @@
 """Image generation: base64 images (or URLs where the provider only gives those)."""
-from flask import Blueprint, current_app
+from flask import Blueprint
 
 from ..envelope import ok
-from ..request_log import capture_body
 from ..schemas import image_schema
 from ..types import ImageRequest
-from .calls import keep_response, logged_call, open_adapter
-from .common import json_body
+from .calls import keep_response, logged_call, open_json_call
 
 bp = Blueprint("images", __name__)
 
@@ -24,10 +22,7 @@ def image_dict(image):
 @bp.post("/images")
 def images():
     with logged_call("images") as record:
-        body = json_body()
-        record.request_body = capture_body(body, current_app.config)
-        data = image_schema.load(body)
-        _, model, adapter = open_adapter(record, data.get("model"), data.get("provider_id"))
+        data, model, adapter = open_json_call(record, image_schema)
         result = adapter.images(ImageRequest(model=model, prompt=data["prompt"], size=data.get("size"),
                                              n=data.get("n"), quality=data.get("quality")))
         record.set_usage(result.usage)
