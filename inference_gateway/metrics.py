@@ -45,17 +45,28 @@ class Metrics:
             "gateway_active_streams", "Streams (SSE and WebSocket) open right now.",
             ["endpoint"], multiprocess_mode="livesum", registry=registry)
 
+        # Labelled children by (family, labels): `labels()` validates and locks on every call,
+        # and a call updates up to five series.
+        self._children = {}
+
+    def child(self, family, *labels):
+        key = (family, labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = family.labels(*labels)
+        return found
+
     def call_finished(self, record):
         provider = record.provider_name or NO_PROVIDER
-        self.requests.labels(record.endpoint, provider, str(record.http_status or 0)).inc()
+        self.child(self.requests, record.endpoint, provider, str(record.http_status or 0)).inc()
         upstream_s = max(0.0, record.upstream_ms) / 1000.0
         if record.provider_name:
-            self.upstream.labels(record.endpoint, provider).observe(upstream_s)
-        self.overhead.labels(record.endpoint).observe(max(0.0, record.duration_ms / 1000.0 - upstream_s))
+            self.child(self.upstream, record.endpoint, provider).observe(upstream_s)
+        self.child(self.overhead, record.endpoint).observe(max(0.0, record.duration_ms / 1000.0 - upstream_s))
         if record.input_tokens:
-            self.input_tokens.labels(provider).inc(record.input_tokens)
+            self.child(self.input_tokens, provider).inc(record.input_tokens)
         if record.output_tokens:
-            self.output_tokens.labels(provider).inc(record.output_tokens)
+            self.child(self.output_tokens, provider).inc(record.output_tokens)
 
 
 _lock = threading.Lock()
@@ -77,11 +88,13 @@ def _on_call_finished(record):
 
 
 def _on_stream_opened(endpoint):
-    get().active_streams.labels(endpoint).inc()
+    metrics = get()
+    metrics.child(metrics.active_streams, endpoint).inc()
 
 
 def _on_stream_closed(endpoint):
-    get().active_streams.labels(endpoint).dec()
+    metrics = get()
+    metrics.child(metrics.active_streams, endpoint).dec()
 
 
 def multiprocess():
