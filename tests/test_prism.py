@@ -11,6 +11,7 @@ from email.parser import BytesParser
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
 from inference_gateway.db import connection
 from inference_gateway.models import RequestLog
@@ -60,7 +61,8 @@ class Sent:
 def sent(monkeypatch):
     """Every upstream request made during the test, as it went on the wire."""
     calls = []
-    original = requests.Session.send
+    # The transport adapter sees every request, however the provider client prepared it.
+    original = HTTPAdapter.send
 
     def record(self, prepared, **kwargs):
         body = prepared.body
@@ -73,7 +75,7 @@ def sent(monkeypatch):
         call.status = resp.status_code
         return resp
 
-    monkeypatch.setattr(requests.Session, "send", record)
+    monkeypatch.setattr(HTTPAdapter, "send", record)
     return calls
 
 
