@@ -9,7 +9,7 @@ from simple_websocket import ConnectionClosed
 from .. import db, errors
 from ..chat import error_event
 from .calls import logged_call
-from .chat import bp, open_stream
+from .chat import bp, encode_event, open_stream
 
 sock = Sock()
 
@@ -63,7 +63,7 @@ class FrameReader:
 
 
 def send(ws, event):
-    ws.send(json.dumps(event, separators=(",", ":")))
+    ws.send(encode_event(event))
 
 
 def run_one(ws, reader, body):

@@ -11,14 +11,14 @@ import requests
 
 from .. import errors
 from .http import HttpSettings, backoff_delay, get_session, parse_retry_after, send
-from .sse import is_final, iter_events
+from .sse import SSEParser, is_final
 
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = {500, 502, 503, 504, 529}
 # After a stream's last event, read on to the end of the body so urllib3 pools the connection: at
-# most this many more events (OpenCode Zen sends a cost event after [DONE]), each within this long.
-DRAIN_EVENTS = 16
+# most this many more reads (OpenCode Zen sends a cost event after [DONE]), each within this long.
+DRAIN_READS = 16
 DRAIN_SECONDS = 1.0
 
 
@@ -192,14 +192,16 @@ class Provider:
         chunked terminator unread, and urllib3 drops a connection closed mid-body: every stream
         then paid a new TCP and TLS handshake. So when the last event read was a final one, the
         rest of the body is read first (bounded) and the connection goes back to the pool."""
-        events = iter_events(resp.iter_content(chunk_size=None))
-        last = None
+        parser, body, last = SSEParser(), resp.iter_content(chunk_size=None), None
         try:
-            for last in events:
+            for chunk in body:
+                for last in parser.feed(chunk):
+                    yield last
+            for last in parser.finish():
                 yield last
         except GeneratorExit:
             if last is not None and is_final(last):
-                self._drain(resp, events)
+                self._drain(resp, body)
             raise
         except requests.exceptions.Timeout as exc:
             raise errors.UpstreamTimeout(
@@ -210,13 +212,13 @@ class Provider:
         finally:
             resp.close()
 
-    def _drain(self, resp, events):
+    def _drain(self, resp, body):
         sock = getattr(getattr(getattr(resp, "raw", None), "connection", None), "sock", None)
         try:
             if sock is not None:
                 # urllib3 sets the socket's timeout again before the connection's next request.
                 sock.settimeout(DRAIN_SECONDS)
-            for _ in itertools.islice(events, DRAIN_EVENTS):
+            for _ in itertools.islice(body, DRAIN_READS):
                 pass
         except (requests.exceptions.RequestException, OSError):
             log.debug("reading a finished stream to its end failed; the connection is not reused",

@@ -39,23 +39,67 @@ def iter_lines(chunks):
         yield pending.rstrip(b"\r").decode("utf-8", "replace")
 
 
-def iter_events(chunks):
-    """Parse SSE lines into events; comments and `retry:`/`id:` fields are ignored."""
-    event, data = None, []
-    for line in iter_lines(chunks):
+class SSEParser:
+    """Incremental SSE parsing: `feed()` each piece of the body as it arrives and get back the
+    events it completes; `finish()` at the end of the body. One object instead of a chain of
+    generators, because every generator level is resumed once per chunk of every open stream."""
+
+    def __init__(self):
+        self.pending = b""
+        self.event, self.data = None, []
+
+    def feed(self, chunk):
+        events = []
+        pending = self.pending + chunk if self.pending else chunk
+        while True:
+            cr = pending.find(b"\r")
+            lf = pending.find(b"\n")
+            if cr == -1 and lf == -1:
+                break
+            if cr != -1 and (lf == -1 or cr < lf):
+                if cr == len(pending) - 1:
+                    # A lone \r at the end may be the first half of \r\n: wait for the next byte.
+                    break
+                end, skip = cr, 2 if pending[cr + 1:cr + 2] == b"\n" else 1
+            else:
+                end, skip = lf, 1
+            self._line(pending[:end].decode("utf-8", "replace"), events)
+            pending = pending[end + skip:]
+        self.pending = pending
+        return events
+
+    def finish(self):
+        events = []
+        if self.pending:
+            self._line(self.pending.rstrip(b"\r").decode("utf-8", "replace"), events)
+            self.pending = b""
+        if self.data:
+            events.append(SSEEvent(self.event, "\n".join(self.data)))
+            self.event, self.data = None, []
+        return events
+
+    def _line(self, line, events):
+        """Comments and `retry:`/`id:` fields are ignored; a blank line ends an event."""
         if not line:
-            if data:
-                yield SSEEvent(event, "\n".join(data))
-            event, data = None, []
-            continue
-        if line.startswith(":"):
-            continue
+            if self.data:
+                events.append(SSEEvent(self.event, "\n".join(self.data)))
+            self.event, self.data = None, []
+            return
+        if line[0] == ":":
+            return
         name, _, value = line.partition(":")
-        if value.startswith(" "):
+        if value[:1] == " ":
             value = value[1:]
         if name == "event":
-            event = value
+            self.event = value
         elif name == "data":
-            data.append(value)
-    if data:
-        yield SSEEvent(event, "\n".join(data))
+            self.data.append(value)
+
+
+def iter_events(chunks):
+    """Parse a byte stream into SSE events, each yielded as soon as it is complete."""
+    parser = SSEParser()
+    for chunk in chunks:
+        if chunk:
+            yield from parser.feed(chunk)
+    yield from parser.finish()
