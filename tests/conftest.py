@@ -178,3 +178,23 @@ def start_gunicorn(tmp_path):
     yield start
     for server in started:
         server.stop()
+
+
+# Provider type -> the name the `registered` fixture gives it (a model "<name>/<id>" reaches it).
+PROVIDER_NAMES = {"openai": "openai", "anthropic": "anthropic", "google": "google", "opencode": "opencode",
+                  "openai-compatible": "local"}
+
+
+@pytest.fixture
+def registered(api, up, monkeypatch):
+    """One provider of every type, each pointed at the fake upstream; the key of `name` is
+    `key-for-<name>` in the variable `<NAME>_TEST_KEY`. Returns {type: name}."""
+    for kind, name in PROVIDER_NAMES.items():
+        fake = "compat" if kind == "openai-compatible" else kind
+        payload = {"name": name, "type": kind, "baseUrl": up.base_url(fake)}
+        if kind != "openai-compatible":
+            payload["envVar"] = env = f"{name.upper()}_TEST_KEY"
+            monkeypatch.setenv(env, f"key-for-{name}")
+        status, body = api.post("/providers", json=payload)
+        assert status == 201, body
+    return PROVIDER_NAMES

@@ -5,15 +5,10 @@ import subprocess
 
 import pytest
 
-from inference_gateway.db import connection
-from inference_gateway.models import RequestLog
-
 from .fake_upstream import Hang, Reply
+from .helpers import log_rows
 
 P = "/api/v1/inference"
-# Provider type -> the name it is registered under (a model "<name>/<id>" reaches it).
-NAMES = {"openai": "openai", "anthropic": "anthropic", "google": "google", "opencode": "opencode",
-         "openai-compatible": "local"}
 UNSUPPORTED_MODELS = [("anthropic", "claude-sonnet-4-20250514"), ("opencode", "opencode/kimi-k2")]
 
 
@@ -21,25 +16,6 @@ UNSUPPORTED_MODELS = [("anthropic", "claude-sonnet-4-20250514"), ("opencode", "o
 def app_config(app_config):
     # A short read timeout keeps the timeout cases fast.
     return {**app_config, "UPSTREAM_READ_TIMEOUT": 1.0, "UPSTREAM_RETRY_AFTER_MAX": 2.0}
-
-
-@pytest.fixture
-def registered(api, up, monkeypatch):
-    """One provider of every type, each pointed at its fake upstream."""
-    for kind, name in NAMES.items():
-        fake = "compat" if kind == "openai-compatible" else kind
-        payload = {"name": name, "type": kind, "baseUrl": up.base_url(fake)}
-        if kind != "openai-compatible":
-            payload["envVar"] = env = f"MEDIA_TEST_{name.upper()}_KEY"
-            monkeypatch.setenv(env, f"key-for-{name}")
-        status, body = api.post("/providers", json=payload)
-        assert status == 201, body
-    return NAMES
-
-
-def log_rows(app):
-    with app.app_context(), connection():
-        return list(RequestLog.select().order_by(RequestLog.created))
 
 
 def one_row(app, endpoint, status="success", code=None):

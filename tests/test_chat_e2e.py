@@ -33,23 +33,6 @@ def app_config(app_config):
     return {**app_config, "UPSTREAM_READ_TIMEOUT": 1.0, "UPSTREAM_RETRY_AFTER_MAX": 2.0}
 
 
-@pytest.fixture
-def registered(api, up, monkeypatch):
-    """One provider of every type, each pointed at the fake upstream."""
-    names = {"anthropic": "anthropic", "openai": "openai", "google": "google",
-             "opencode": "opencode", "openai-compatible": "local"}
-    for kind, name in names.items():
-        fake = "compat" if kind == "openai-compatible" else kind
-        env = f"{name.upper()}_TEST_KEY"
-        monkeypatch.setenv(env, f"key-for-{name}")
-        payload = {"name": name, "type": kind, "baseUrl": up.base_url(fake)}
-        if kind != "openai-compatible":
-            payload["envVar"] = env
-        status, body = api.post("/providers", json=payload)
-        assert status == 201, body
-    return names
-
-
 def upstream_usage(up):
     """The usage the fake upstream reported for its last chat reply (what we must pass on)."""
     return up.last_usage

@@ -10,7 +10,7 @@ from .media_support import (UNSUPPORTED_MODELS, UPSTREAM_FAILURES, assert_error,
                             script_failure)
 
 # The fixtures these tests share with the other media endpoints' tests.
-app_config, registered = media_support.app_config, media_support.registered
+app_config = media_support.app_config
 
 SEED_IMAGE = """curl -X POST http://localhost:3000/api/v1/inference/images \\
 -H "Content-Type: application/json" \\

@@ -13,11 +13,10 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from inference_gateway.db import connection
-from inference_gateway.models import RequestLog
 from inference_gateway.providers import openai_format
 
 from . import prism
+from .helpers import log_rows
 
 OPENAI_KEY = "sk-prism-openai"
 # Every option /chat maps, and a conversation with each role.
@@ -92,11 +91,6 @@ def providers(api, monkeypatch, openai_spec, anthropic_spec):
                                                     "baseUrl": server.base_url})
         assert status == 201, body
     return specs
-
-
-def log_rows(app):
-    with app.app_context(), connection():
-        return list(RequestLog.select().order_by(RequestLog.created))
 
 
 def assert_accepted(status, body, server):

@@ -17,7 +17,7 @@ from .media_support import (P, UNSUPPORTED_MODELS, UPSTREAM_FAILURES, assert_err
                             one_row, run_curl, script_failure)
 
 # The fixtures these tests share with the other media endpoints' tests.
-app_config, registered = media_support.app_config, media_support.registered
+app_config = media_support.app_config
 
 SEED_JSON = """curl -X POST http://localhost:3000/api/v1/inference/transcribe \\
 -H "Content-Type: application/json" \\
