@@ -14,27 +14,33 @@ def is_final(event):
     return event.event == "message_stop" or event.data.strip() == "[DONE]"
 
 
+def split_lines(buffer):
+    """(the complete lines in a byte buffer, decoded; the incomplete rest), split on \\n, \\r\\n or \\r."""
+    lines = []
+    while True:
+        cr = buffer.find(b"\r")
+        lf = buffer.find(b"\n")
+        if cr == -1 and lf == -1:
+            break
+        if cr != -1 and (lf == -1 or cr < lf):
+            if cr == len(buffer) - 1:
+                # A lone \r at the end may be the first half of \r\n: wait for the next byte.
+                break
+            end, skip = cr, 2 if buffer[cr + 1:cr + 2] == b"\n" else 1
+        else:
+            end, skip = lf, 1
+        lines.append(buffer[:end].decode("utf-8", "replace"))
+        buffer = buffer[end + skip:]
+    return lines, buffer
+
+
 def iter_lines(chunks):
-    """Split a byte stream into text lines on \\n, \\r\\n or \\r, yielding each as soon as it is complete."""
+    """Split a byte stream into text lines, yielding each as soon as its chunk has arrived."""
     pending = b""
     for chunk in chunks:
-        if not chunk:
-            continue
-        pending += chunk
-        while True:
-            cr = pending.find(b"\r")
-            lf = pending.find(b"\n")
-            if cr == -1 and lf == -1:
-                break
-            if cr != -1 and (lf == -1 or cr < lf):
-                if cr == len(pending) - 1:
-                    # A lone \r at the end may be the first half of \r\n: wait for the next byte.
-                    break
-                end, skip = cr, 2 if pending[cr + 1:cr + 2] == b"\n" else 1
-            else:
-                end, skip = lf, 1
-            yield pending[:end].decode("utf-8", "replace")
-            pending = pending[end + skip:]
+        if chunk:
+            lines, pending = split_lines(pending + chunk)
+            yield from lines
     if pending:
         yield pending.rstrip(b"\r").decode("utf-8", "replace")
 
@@ -50,22 +56,9 @@ class SSEParser:
 
     def feed(self, chunk):
         events = []
-        pending = self.pending + chunk if self.pending else chunk
-        while True:
-            cr = pending.find(b"\r")
-            lf = pending.find(b"\n")
-            if cr == -1 and lf == -1:
-                break
-            if cr != -1 and (lf == -1 or cr < lf):
-                if cr == len(pending) - 1:
-                    # A lone \r at the end may be the first half of \r\n: wait for the next byte.
-                    break
-                end, skip = cr, 2 if pending[cr + 1:cr + 2] == b"\n" else 1
-            else:
-                end, skip = lf, 1
-            self._line(pending[:end].decode("utf-8", "replace"), events)
-            pending = pending[end + skip:]
-        self.pending = pending
+        lines, self.pending = split_lines(self.pending + chunk if self.pending else chunk)
+        for line in lines:
+            self._line(line, events)
         return events
 
     def finish(self):
