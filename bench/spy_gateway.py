@@ -1,10 +1,11 @@
 """Sample a real gunicorn gateway worker under load with py-spy (GIL-holding samples only).
 
-    python bench/spy_gateway.py [--seconds 10]
+    python bench/spy_gateway.py [--seconds 10] [--stream]
 
-One gevent worker (so one pid holds all the work), chat calls at concurrency 8 against the fake
-upstream; prints the share of samples in the gateway's own steps and in each leaf package, and
-writes bench/results/pyspy.md. Complements
+One gevent worker (so one pid holds all the work), chat calls at concurrency 8 (with --stream: 16
+streams of 20 chunks 10 ms apart at a time, the light-load scenario) against the fake upstream;
+prints the share of samples in the gateway's own steps and in each leaf package, and writes
+bench/results/pyspy.md (pyspy-stream.md with --stream). Complements
 profile_gateway.py, which has no server in the samples. Needs py-spy and ptrace rights (root).
 """
 import argparse
@@ -49,7 +50,7 @@ def summarize(raw_path, top=30):
     return total, steps, packages
 
 
-def record(app, seconds, out_raw):
+def record(app, seconds, out_raw, stream=False):
     with tempfile.TemporaryDirectory(prefix="igw-spy-") as tmp:
         upstream = procs.upstream(procs.free_port(), tmp).wait_ready()
         gateway = procs.gunicorn("gateway", app, procs.free_port(), {
@@ -62,11 +63,13 @@ def record(app, seconds, out_raw):
                 "baseUrl": upstream.url + "/v1"}).raise_for_status()
             load = None
             worker = next(pid for pid in gateway.tree() if pid != gateway.proc.pid)
-            body = json.dumps(Formats("openai").gateway_body("l0"))
+            body = json.dumps(Formats("openai").gateway_body("n20.i10" if stream else "l0"))
+            mode = ["stream", "--chunks", "20"] if stream else ["chat"]
             load = subprocess.Popen(
-                [sys.executable, os.path.join(procs.HERE, "load.py"), "chat", "--url",
-                 gateway.url + "/api/v1/inference/chat", "--body", body, "--concurrency", "8",
-                 "--requests", "1000000", "--max-seconds", str(seconds + 2)], stdout=subprocess.PIPE)
+                [sys.executable, os.path.join(procs.HERE, "load.py"), *mode, "--url",
+                 gateway.url + "/api/v1/inference/chat" + ("/stream" if stream else ""), "--body", body,
+                 "--concurrency", "16" if stream else "8", "--requests", "1000000",
+                 "--max-seconds", str(seconds + 2)], stdout=subprocess.PIPE)
             time.sleep(1)
             subprocess.run([PY_SPY, "record", "-p", str(worker), "-d", str(seconds),
                             "-r", "500", "--gil", "-f", "raw", "-o", out_raw], check=True, capture_output=True)
@@ -81,21 +84,23 @@ def record(app, seconds, out_raw):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--stream", action="store_true", help="streams (/chat/stream) instead of chat calls")
     args = parser.parse_args()
     with tempfile.NamedTemporaryFile(suffix=".txt") as raw:
-        load = record("wsgi:app", args.seconds, raw.name)
+        load = record("wsgi:app", args.seconds, raw.name, args.stream)
         total, steps, packages = summarize(raw.name)
-    lines = ["# py-spy: one gunicorn gevent worker under chat load",
+    what = "16 light streams at a time" if args.stream else "chat load at concurrency 8"
+    lines = [f"# py-spy: one gunicorn gevent worker under {what}",
              "", "Command: `" + " ".join(["python bench/spy_gateway.py", *sys.argv[1:]]) + "`", "",
              f"{total} GIL-holding samples at 500 Hz over {args.seconds} s; the load meanwhile: "
-             f"{load['rps']} rps at concurrency 8, p50 {load['p50_ms']} ms (the sampler slows the worker).", "",
+             f"{load['rps']} rps, p50 {load['p50_ms']} ms (the sampler slows the worker).", "",
              "Leaf package (where the CPU was when sampled): "
              + ", ".join(f"{k} {share:.0f}%" for share, k in packages) + ".", "",
              "| share of samples (inclusive) | step |", "|---|---|"]
     lines += [f"| {share:.1f}% | `{k}` |" for share, k in steps]
     text = "\n".join(lines) + "\n"
     print(text)
-    with open(os.path.join(procs.HERE, "results", "pyspy.md"), "w") as fh:
+    with open(os.path.join(procs.HERE, "results", "pyspy-stream.md" if args.stream else "pyspy.md"), "w") as fh:
         fh.write(text)
 
 
