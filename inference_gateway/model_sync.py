@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from peewee import SqliteDatabase, chunked
 
 from . import errors
-from .db import database
+from .db import database, release
 from .models import Provider, ProviderModel, new_id, utcnow
 from .provider_store import iso
 
@@ -68,8 +68,7 @@ def sync(provider, adapter):
     transaction: a failure anywhere (upstream, page, database) leaves the table as it was."""
     # The listing may take many pages: give the pooled connection back while waiting on them
     # (the transaction below takes one again).
-    if not database.in_transaction():
-        database.close()
+    release()
     listed = listed_models(provider, adapter)
     now = utcnow()
     with _holding(provider):
