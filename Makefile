@@ -42,7 +42,7 @@ lint: install-test
 	$(BIN)/python -m pyflakes inference_gateway tests bench deploy wsgi.py gunicorn.conf.py
 
 # Gateway vs pass-through vs upstream, interleaved, 3 repetitions, plus /usage over 1M rows
-# (about 10 minutes); writes bench/results/latest.md. BENCH_ARGS adds options (e.g. --proposals).
+# (about 10 minutes); writes bench/results/latest.md. BENCH_ARGS adds options (e.g. --no-usage).
 bench: install-bench
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
