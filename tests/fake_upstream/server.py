@@ -126,12 +126,17 @@ class Handler(BaseHTTPRequestHandler):
                 req.form = common.parse_multipart(body, content_type)
             except ValueError:
                 req.form = None
+        generation = up.generation
         up._record(req)
         reply = up._scripted(req)
         while isinstance(reply, Hang):
             if up._stopping.wait(reply.seconds):
                 raise _Abort()
             reply = reply.then
+        if up.generation != generation:
+            # The test that scripted the hang is over (its client timed out); a late default
+            # reply would land in the next test's records (uploads, last_usage).
+            raise _Abort()
         if callable(reply) and not isinstance(reply, (Reply, SSE, Reset)):
             reply = reply(req)
         if reply is None:
@@ -289,6 +294,7 @@ class FakeUpstream:
             self.requests = []
             self._script = []
             self.disconnects = 0
+            self.generation = getattr(self, "generation", 0) + 1
         self.uploads = []
         self.last_usage = None
         self.stream_chunks = list(common.DEFAULT_CHUNKS)
