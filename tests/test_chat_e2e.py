@@ -281,3 +281,18 @@ def test_websocket_chat_and_cancel_against_the_upstream(app, live_server, up, re
             break
         threading.Event().wait(0.05)
     assert [row.status for row in log_rows(app)] == ["success", "cancelled"]
+
+
+def test_the_environments_http_proxy_is_used(api, up, monkeypatch):
+    # The fake upstream doubles as a forward proxy: it gets the absolute URL and answers it.
+    monkeypatch.setenv("HTTP_PROXY", up.url)
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PROXIED_TEST_KEY", "key-for-proxied")
+    status, body = api.post("/providers", json={"name": "proxied", "type": "openai", "envVar": "PROXIED_TEST_KEY",
+                                                "baseUrl": "http://provider.invalid/openai/v1"})
+    assert status == 201, body
+    status, body = api.post("/chat", json={**SEED_STREAM, "providerId": "proxied"})
+    assert status == 200, body
+    [sent] = up.of_kind("openai")
+    assert sent.headers["Host"] == "provider.invalid"

@@ -1,5 +1,6 @@
 """Upstream HTTP: one pooled `requests.Session` per process, timeouts and the retry policy."""
 import email.utils
+import functools
 import json
 import logging
 import os
@@ -8,12 +9,12 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Optional
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from requests.utils import requote_uri
+from requests.utils import get_environ_proxies, requote_uri
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ def get_session(pool_size=1000):
                 adapter = HTTPAdapter(pool_connections=32, pool_maxsize=pool_size, max_retries=0)
                 session.mount("http://", adapter)
                 session.mount("https://", adapter)
+                # send() applies the environment's proxies and CA bundle once per origin
+                # (environment_for); requests would re-read them, and ~/.netrc, on every call.
                 session.trust_env = False
                 _session, _session_pid = session, os.getpid()
     return _session
@@ -75,7 +78,23 @@ def send(session, method, url, *, json_body=None, data=None, files=None, params=
             prep.headers["Content-Length"] = str(len(prep.body or b""))
         prep.headers.update(headers or {})
         prep.hooks = {"response": []}
-    return session.get_adapter(prep.url).send(prep, stream=stream, timeout=timeout)
+    proxies, verify = environment_for(prep.url)
+    return session.get_adapter(prep.url).send(prep, stream=stream, timeout=timeout, verify=verify,
+                                              proxies=proxies)
+
+
+def environment_for(url):
+    """(proxies, CA bundle) the environment sets for `url`'s origin: HTTPS_PROXY / HTTP_PROXY /
+    ALL_PROXY minus NO_PROXY, and REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, as `requests` honours them.
+    Read once per origin and process: `requests` re-reads the environment on every call."""
+    parts = urlsplit(url)
+    return _environment(f"{parts.scheme}://{parts.netloc}")
+
+
+@functools.lru_cache(maxsize=256)
+def _environment(origin):
+    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return get_environ_proxies(origin + "/"), verify
 
 
 def parse_retry_after(headers) -> Optional[float]:
