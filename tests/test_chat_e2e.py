@@ -296,3 +296,12 @@ def test_the_environments_http_proxy_is_used(api, up, monkeypatch):
     assert status == 200, body
     [sent] = up.of_kind("openai")
     assert sent.headers["Host"] == "provider.invalid"
+
+
+def test_a_json_reply_to_a_stream_request_is_a_502_before_any_event(app, client, up, registered):
+    up.script("openai", Reply(json={"id": "x", "object": "chat.completion", "choices": []}))
+    resp = client.post(P + "/chat/stream", json=SEED_STREAM)
+    assert resp.status_code == 502 and resp.mimetype == "application/json"
+    assert "not an event stream" in resp.get_json()["error"]["message"]
+    [row] = log_rows(app)
+    assert (row.status, row.error_code) == ("error", "UPSTREAM_ERROR")

@@ -150,6 +150,7 @@ class Provider:
                     f"could not reach provider '{self.config.name}' at {self.base_url}") from exc
             if resp.status_code < 400:
                 if stream:
+                    self._check_event_stream(resp)
                     self._open_streams.append(resp)
                 else:
                     self.upstream_seconds += time.perf_counter() - started
@@ -161,6 +162,16 @@ class Provider:
                 raise self._map_failure(resp.status_code, failure)
             self._sleep(delay)
             attempt += 1
+
+    def _check_event_stream(self, resp):
+        """A JSON reply to a stream request (a proxy or server that ignored `stream`) fails here,
+        before the client is sent any event, instead of as an empty stream cut short."""
+        content_type = resp.headers.get("Content-Type", "")
+        if "json" in content_type.split(";")[0]:
+            resp.close()
+            raise errors.UpstreamError(
+                f"provider '{self.config.name}' answered a stream request with {content_type}, "
+                "not an event stream; check its baseUrl and that it supports streaming")
 
     def close(self):
         """Close every upstream stream this call opened (client gone, cancel, or done)."""
