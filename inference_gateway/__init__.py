@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 def create_app(config=None):
     """Build the WSGI app: defaults, then the environment, then `config` overrides."""
-    from . import api, auth, cli, db, envelope, logs, observability, schema
+    from . import api, auth, cli, db, envelope, log_spool, logs, observability, schema
     from .providers import HttpSettings, ProviderSettings
 
     settings = load_config(config)
@@ -35,6 +35,8 @@ def create_app(config=None):
 
     db.init_app(app)
     schema.create_or_migrate()
+    log_spool.configure(settings["DATA_DIR"])
+    log_spool.replay()  # rows a previous run could not store
     db.release_all()
     auth.init_app(app)
     envelope.register(app)

@@ -72,7 +72,9 @@ def register(app):
     @app.errorhandler(errors.GatewayError)
     def _gateway_error(exc):
         if exc.status >= 500:
-            log.warning("%s: %s", exc.code, exc.message)
+            cause = exc.__cause__
+            log.warning("%s: %s%s", exc.code, exc.message,
+                        f" ({type(cause).__name__}: {cause})" if cause is not None else "")
         return error_response(exc)
 
     @app.errorhandler(ValidationError)

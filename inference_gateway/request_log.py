@@ -5,14 +5,16 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Optional
 
-from peewee import OperationalError
+from peewee import InterfaceError, OperationalError
+from playhouse.pool import MaxConnectionsExceeded
 
-from . import db, events
+from . import db, events, log_spool
 from .models import RequestLog, new_id, utcnow
 
 log = logging.getLogger(__name__)
 
 SUCCESS, ERROR, CANCELLED = "success", "error", "cancelled"
+DATABASE_DOWN = (OperationalError, InterfaceError, MaxConnectionsExceeded)
 
 
 @dataclass
@@ -124,17 +126,23 @@ def write(record: CallRecord, attempts=5):
     """Insert the row in its own connection context (streams end after the request is gone).
 
     SQLite's busy timeout absorbs lock contention; a rare 'database is locked' past it is retried
-    rather than losing the row."""
+    rather than losing the row. A database that stays down gets the row spooled to disk (log_spool)
+    instead: the call has its answer, and the row is stored once the database is back."""
     record.finish()
     for attempt in range(attempts):
         try:
             with db.connection():
                 insert_row(record)
-            break
-        except OperationalError:
-            if attempt == attempts - 1:
+        except DATABASE_DOWN:
+            if attempt < attempts - 1:
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            if not log_spool.spool(record.row()):
                 log.exception("could not write request log row %s", record.id)
                 raise
-            time.sleep(0.05 * (attempt + 1))
+            log.error("database unavailable: request log row %s spooled to %s", record.id, log_spool.path())
+        else:
+            log_spool.replay_if_due()
+        break
     events.call_finished.send(record)
     return record

@@ -68,9 +68,9 @@ def db_url(request, tmp_path):
 
 
 @pytest.fixture
-def app_config(db_url):
+def app_config(db_url, tmp_path):
     """Overrides for create_app; tests may add to this before asking for `app`."""
-    return {"DATABASE_URL": db_url, "TESTING": True, "GATEWAY_API_KEYS": "",
+    return {"DATABASE_URL": db_url, "DATA_DIR": str(tmp_path), "TESTING": True, "GATEWAY_API_KEYS": "",
             "UPSTREAM_RETRY_BACKOFF": 0.01, "UPSTREAM_MAX_RETRIES": 2}
 
 

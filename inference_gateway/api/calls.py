@@ -24,6 +24,8 @@ def logged_call(endpoint, body=None):
             yield record
         except ValidationError as exc:
             raise bad_request_from(exc) from None
+        except request_log.DATABASE_DOWN as exc:
+            raise errors.database_unavailable(exc) from exc
     except errors.GatewayError as exc:
         record.fail(exc)
         raise

@@ -1,0 +1,94 @@
+"""A call that ends while the database is down keeps its answer, and its row reaches the table later."""
+import json
+
+import pytest
+from peewee import OperationalError
+
+from inference_gateway import create_app, log_spool, request_log
+from inference_gateway.db import database
+
+from .helpers import log_rows, sse_events
+from .mock_provider import chunks, completion
+from .test_chat_api import HELLO
+
+P = "/api/v1/inference"
+
+
+@pytest.fixture
+def outage(monkeypatch):
+    """Every request-log insert fails as it would with the database gone, until `end()`."""
+    original = request_log.insert_row
+
+    def refused(record):
+        raise OperationalError("could not connect to server: Connection refused")
+
+    class Outage:
+        def end(self):
+            monkeypatch.setattr(request_log, "insert_row", original)
+
+    monkeypatch.setattr(request_log, "insert_row", refused)
+    return Outage()
+
+
+def spooled():
+    try:
+        with open(log_spool.path(), encoding="utf-8") as f:
+            return [json.loads(line) for line in f]
+    except FileNotFoundError:
+        return []
+
+
+def test_a_chat_answered_during_an_outage_keeps_its_answer_and_its_row(app, api, script, openai, outage):
+    script.enqueue(completion("Paris."), completion("again"))
+    status, body = api.post("/chat", json=HELLO)
+    assert status == 200 and body["data"]["content"] == "Paris."
+    first = body["data"]["requestId"]
+    assert log_rows(app) == [] and [row["id"] for row in spooled()] == [first]
+
+    outage.end()
+    status, _ = api.post("/chat", json=HELLO)  # the first write that succeeds stores the spool too
+    assert status == 200
+    rows = {row.id: row for row in log_rows(app)}
+    assert len(rows) == 2 and rows[first].status == "success"
+    assert (rows[first].input_tokens, rows[first].output_tokens) == (
+        body["data"]["usage"]["inputTokens"], body["data"]["usage"]["outputTokens"])
+    assert spooled() == []
+
+
+def test_a_stream_ending_during_an_outage_is_spooled_with_its_tokens(app, client, script, openai, outage):
+    script.enqueue(chunks("Hel", "lo"))
+    events = sse_events(client.post(P + "/chat/stream", json=HELLO))
+    assert events[-1]["type"] == "message_stop"
+    [row] = spooled()
+    assert (row["id"], row["status"], row["endpoint"]) == (events[0]["requestId"], "success", "chat_stream")
+    assert row["output_tokens"] == events[-1]["usage"]["outputTokens"]
+
+
+def test_a_call_refused_for_a_real_outage_spools_its_error_row(app, api, database_down):
+    status, body = api.post("/chat", json=HELLO)
+    assert status == 503 and body["error"]["code"] == "SERVICE_UNAVAILABLE"
+    [row] = spooled()
+    assert (row["status"], row["error_code"], row["http_status"]) == ("error", "SERVICE_UNAVAILABLE", 503)
+
+
+def test_the_next_start_stores_a_previous_runs_spool(app, app_config):
+    row = request_log.CallRecord(endpoint="chat", model="gpt-4o", input_tokens=7, output_tokens=3)
+    row.finish()
+    assert log_spool.spool(row.row())
+    database.close() if not database.is_closed() else None
+    restarted = create_app(app_config)
+    [stored] = log_rows(restarted)
+    assert (stored.id, stored.input_tokens, stored.output_tokens) == (row.id, 7, 3)
+    assert spooled() == []
+
+
+def test_a_row_already_stored_is_not_doubled_and_a_cut_line_is_set_aside(app):
+    record = request_log.CallRecord(endpoint="embed", model="text-embedding-3-small", input_tokens=4)
+    request_log.write(record)
+    log_spool.spool(record.row())
+    with open(log_spool.path(), "a", encoding="utf-8") as f:
+        f.write('{"id": "cut-by-a-cr')  # a crash in the middle of an append
+    assert log_spool.replay() == 1
+    assert [row.id for row in log_rows(app)] == [record.id]
+    with open(log_spool.path() + ".rejected", encoding="utf-8") as f:
+        assert f.read() == '{"id": "cut-by-a-cr'
