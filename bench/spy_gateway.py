@@ -50,7 +50,7 @@ def summarize(raw_path, top=30):
     return total, steps, packages
 
 
-def record(app, seconds, out_raw, stream=False):
+def record(app, seconds, out_raw, stream=False, concurrency=None):
     with tempfile.TemporaryDirectory(prefix="igw-spy-") as tmp:
         upstream = procs.upstream(procs.free_port(), tmp).wait_ready()
         gateway = procs.gunicorn("gateway", app, procs.free_port(), {
@@ -68,7 +68,7 @@ def record(app, seconds, out_raw, stream=False):
             load = subprocess.Popen(
                 [sys.executable, os.path.join(procs.HERE, "load.py"), *mode, "--url",
                  gateway.url + "/api/v1/inference/chat" + ("/stream" if stream else ""), "--body", body,
-                 "--concurrency", "16" if stream else "8", "--requests", "1000000",
+                 "--concurrency", str(concurrency or (16 if stream else 8)), "--requests", "1000000",
                  "--max-seconds", str(seconds + 2)], stdout=subprocess.PIPE)
             time.sleep(1)
             subprocess.run([PY_SPY, "record", "-p", str(worker), "-d", str(seconds),
@@ -85,11 +85,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--stream", action="store_true", help="streams (/chat/stream) instead of chat calls")
+    parser.add_argument("--concurrency", type=int, help="calls at a time (default 8, streams 16)")
+    parser.add_argument("--raw", help="also keep py-spy's raw (collapsed) stacks in this file")
     args = parser.parse_args()
     with tempfile.NamedTemporaryFile(suffix=".txt") as raw:
-        load = record("wsgi:app", args.seconds, raw.name, args.stream)
+        load = record("wsgi:app", args.seconds, raw.name, args.stream, args.concurrency)
+        if args.raw:
+            shutil.copyfile(raw.name, args.raw)
         total, steps, packages = summarize(raw.name)
-    what = "16 light streams at a time" if args.stream else "chat load at concurrency 8"
+    what = (f"{args.concurrency or 16} light streams at a time" if args.stream
+            else f"chat load at concurrency {args.concurrency or 8}")
     lines = [f"# py-spy: one gunicorn gevent worker under {what}",
              "", "Command: `" + " ".join(["python bench/spy_gateway.py", *sys.argv[1:]]) + "`", "",
              f"{total} GIL-holding samples at 500 Hz over {args.seconds} s; the load meanwhile: "

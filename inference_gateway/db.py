@@ -3,7 +3,7 @@ import os
 from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
-from peewee import DatabaseProxy
+from peewee import DatabaseProxy, __exception_wrapper__
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 database = DatabaseProxy()
@@ -94,6 +94,11 @@ class PreparedSQL:
 
     def execute(self, params):
         return database.execute_sql(self.sql(), params)
+
+    def execute_many(self, rows):
+        """The statement once per row in `rows`, in one driver call (the caller holds a transaction)."""
+        with __exception_wrapper__:
+            database.cursor().executemany(self.sql(), rows)
 
 
 def init_app(app):

@@ -1,6 +1,7 @@
 """Writing the request log: exactly one row per call, whatever way the call ends."""
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass, field, fields
 from typing import Optional
@@ -86,10 +87,119 @@ def _insert_sql(p):
 _insert = db.PreparedSQL(_insert_sql)
 
 
+def _values(record):
+    fields_ = RequestLog._meta.fields
+    return [fields_[name].db_value(getattr(record, name)) for name in ROW_FIELDS]
+
+
 def insert_row(record):
     """Insert the record's row; values go through each field's db_value, as peewee's insert would."""
-    fields_ = RequestLog._meta.fields
-    _insert.execute([fields_[name].db_value(getattr(record, name)) for name in ROW_FIELDS])
+    _insert.execute(_values(record))
+
+
+def insert_rows(records):
+    """Insert several rows in one transaction (one commit, one WAL append, one lock hold)."""
+    with db.database.atomic():
+        _insert.execute_many([_values(record) for record in records])
+
+
+class _Waiter:
+    __slots__ = ("record", "done", "error", "lead", "abandoned")
+
+    def __init__(self, record):
+        self.record, self.done, self.error = record, threading.Event(), None
+        self.lead = self.abandoned = False
+
+
+class GroupCommit:
+    """Inserts log rows with at most one writer per process; rows that arrive while it writes are
+    committed together by the next writer, in one transaction.
+
+    Under gevent a database call does not yield (sqlite3 never does), so without this every call
+    ended in its own transaction: a commit, a write-lock round with the other workers (whose busy
+    handler sleeps in C, stalling the whole worker) and a share of WAL checkpointing per row. A
+    writer yields once before it takes the queue, so calls finishing in the same loop turn join it,
+    writes one batch and hands the next to the oldest waiting caller (so no caller's answer waits
+    on rows other than those batched with its own). A caller returns only once its own row is
+    committed, or with that row's own error, exactly as with a direct insert."""
+
+    def __init__(self):
+        self._mutex = threading.Lock()
+        self._queue = []
+        self._writing = False
+
+    def insert(self, record):
+        waiter = _Waiter(record)
+        with self._mutex:
+            self._queue.append(waiter)
+            waiter.lead = not self._writing
+            self._writing = True
+        if not waiter.lead:
+            try:
+                waiter.done.wait()  # set when the row is written, or when this caller is to write
+            except BaseException:
+                self._abandon(waiter)
+                raise
+        if waiter.lead:
+            self._write_batch()
+        if waiter.error is not None:
+            raise waiter.error
+
+    def _write_batch(self):
+        interrupted = None
+        try:
+            time.sleep(0)  # let calls finishing in this turn of the event loop queue their rows
+        except BaseException as exc:  # killed while yielding: the queued rows are written first
+            interrupted = exc
+        with self._mutex:
+            batch, self._queue = self._queue, []
+        written = False
+        try:
+            self._commit(batch)
+            written = True
+        finally:
+            with self._mutex:
+                successor = next((w for w in self._queue if not w.abandoned), None)
+                self._writing = successor is not None
+                if successor is not None:
+                    successor.lead = True
+            for waiter in batch:
+                if not written:  # the writer itself was interrupted (a killed greenlet)
+                    waiter.error = OperationalError("request log writer interrupted")
+                waiter.lead = False
+                waiter.done.set()
+            if successor is not None:
+                successor.done.set()
+        if interrupted is not None:
+            raise interrupted
+
+    def _abandon(self, waiter):
+        """A waiting caller was interrupted (a killed greenlet). Its row stays queued for the next
+        batch; if the writing was already its turn, it writes that batch before it goes."""
+        with self._mutex:
+            waiter.abandoned = True
+            turn = waiter.lead
+        if turn:
+            self._write_batch()
+
+    @staticmethod
+    def _commit(batch):
+        if len(batch) > 1:
+            try:
+                with db.connection():
+                    insert_rows([waiter.record for waiter in batch])
+                return
+            except Exception:  # one bad row must not cost the others theirs: insert one by one
+                pass
+        for waiter in batch:
+            try:
+                with db.connection():
+                    insert_row(waiter.record)
+            except Exception as exc:
+                waiter.error = exc
+
+
+_group = GroupCommit()
 
 
 TRUNCATED = "...[truncated]"
@@ -131,8 +241,7 @@ def write(record: CallRecord, attempts=5):
     record.finish()
     for attempt in range(attempts):
         try:
-            with db.connection():
-                insert_row(record)
+            _group.insert(record)
         except DATABASE_DOWN:
             if attempt < attempts - 1:
                 time.sleep(0.05 * (attempt + 1))
