@@ -35,6 +35,33 @@ class HttpSettings:
     pool_size: int = 1000
 
 
+class PoolCachingAdapter(HTTPAdapter):
+    """requests' adapter, remembering the connection pool it picked for each origin.
+
+    requests resolves the pool on every call (URL parse, pool-key normalisation, TLS context):
+    about 3 % of a chat call's CPU for an answer that only changes when the origin does. Calls
+    through a proxy keep requests' own resolution."""
+
+    MAX_ORIGINS = 256
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pools = {}
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+        if proxies:
+            return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+        parts = urlsplit(request.url)
+        key = (parts.scheme, parts.netloc, verify, cert)
+        pool = self._pools.get(key)
+        # A pool the manager evicted or closed (pool.pool is None then) is resolved afresh.
+        if pool is None or pool.pool is None:
+            if len(self._pools) >= self.MAX_ORIGINS:
+                self._pools.clear()
+            pool = self._pools[key] = super().get_connection_with_tls_context(request, verify, cert=cert)
+        return pool
+
+
 def get_session(pool_size=1000):
     """The process's Session, created lazily so no socket is shared across a gunicorn fork."""
     global _session, _session_pid
@@ -43,7 +70,7 @@ def get_session(pool_size=1000):
             if _session is None or _session_pid != os.getpid():
                 session = requests.Session()
                 # Retries are ours (they read provider bodies); urllib3 must not retry behind our back.
-                adapter = HTTPAdapter(pool_connections=32, pool_maxsize=pool_size, max_retries=0)
+                adapter = PoolCachingAdapter(pool_connections=32, pool_maxsize=pool_size, max_retries=0)
                 session.mount("http://", adapter)
                 session.mount("https://", adapter)
                 # send() applies the environment's proxies and CA bundle once per origin
