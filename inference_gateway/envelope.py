@@ -1,7 +1,10 @@
 """The response envelope and the error handlers that put every failure into it."""
 import logging
 
-from flask import jsonify
+import json
+
+from flask import current_app, jsonify
+from flask.json.provider import DefaultJSONProvider
 from marshmallow import ValidationError
 from peewee import InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded
@@ -29,8 +32,14 @@ HTTP_MESSAGES = {
 }
 
 
+# The app's JSON settings (compact, keys in order, Flask's types) in one encoder per process:
+# jsonify resolves the provider and builds its arguments on every call.
+_encode = json.JSONEncoder(separators=(",", ":"), default=DefaultJSONProvider.default).encode
+
+
 def ok(data, status=200):
-    return jsonify({"success": True, "data": data}), status
+    body = _encode({"success": True, "data": data})
+    return current_app.response_class(body + "\n", status=status, mimetype="application/json")
 
 
 def error_response(exc: errors.GatewayError):
