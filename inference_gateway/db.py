@@ -8,9 +8,12 @@ from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 database = DatabaseProxy()
 
+# PRAGMA synchronous values, weakest first. In WAL mode NORMAL syncs only at checkpoints: a commit
+# survives the process crashing but not the machine losing power; FULL syncs the WAL on every commit.
+SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
-    "synchronous": "normal",
     # Concurrent writers wait for the lock instead of failing with "database is locked".
     "busy_timeout": 10000,
     "foreign_keys": 1,
@@ -18,9 +21,12 @@ SQLITE_PRAGMAS = {
 }
 
 
-def make_database(url, pool_size=20):
+def make_database(url, pool_size=20, sqlite_synchronous="NORMAL"):
     """Create (but do not open) a database from a URL."""
     parsed = urlparse(url)
+    synchronous = str(sqlite_synchronous).strip().upper()
+    if synchronous not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"SQLITE_SYNCHRONOUS must be one of {', '.join(SQLITE_SYNCHRONOUS)}, got {sqlite_synchronous!r}")
     if parsed.scheme == "sqlite":
         path = unquote(parsed.path)
         if url.startswith("sqlite:///") and path.startswith("/") and not url.startswith("sqlite:////"):
@@ -31,7 +37,8 @@ def make_database(url, pool_size=20):
             os.makedirs(os.path.dirname(path), exist_ok=True)
         # Pooled so a request reuses an open connection instead of reopening the file and
         # re-running the pragmas every time.
-        return PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, max_connections=max(pool_size, 256),
+        return PooledSqliteDatabase(path, pragmas={**SQLITE_PRAGMAS, "synchronous": synchronous.lower()},
+                                    timeout=10, max_connections=max(pool_size, 256),
                                     stale_timeout=300, check_same_thread=False)
     if parsed.scheme in ("postgres", "postgresql"):
         kwargs = {
@@ -106,7 +113,8 @@ def init_app(app):
 
     No connection is taken up front: peewee connects on a request's first query, so requests that
     need none (probes, metrics, a rejected body) never wait on the pool."""
-    database.initialize(make_database(app.config["DATABASE_URL"], app.config["DATABASE_POOL_SIZE"]))
+    database.initialize(make_database(app.config["DATABASE_URL"], app.config["DATABASE_POOL_SIZE"],
+                                      app.config["SQLITE_SYNCHRONOUS"]))
 
     @app.teardown_request
     def _close(exc):
