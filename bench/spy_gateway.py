@@ -1,11 +1,11 @@
 """Sample a real gunicorn gateway worker under load with py-spy (GIL-holding samples only).
 
-    python bench/spy_gateway.py [--seconds 10] [--stream]
+    python bench/spy_gateway.py [--seconds 10] [--stream] [--concurrency N] [--raw FILE]
 
 One gevent worker (so one pid holds all the work), chat calls at concurrency 8 (with --stream: 16
 streams of 20 chunks 10 ms apart at a time, the light-load scenario) against the fake upstream;
 prints the share of samples in the gateway's own steps and in each leaf package, and writes
-bench/results/pyspy.md (pyspy-stream.md with --stream). Complements
+bench/results/pyspy.md (pyspy-stream.md with --stream; -cN appended with --concurrency N). Complements
 profile_gateway.py, which has no server in the samples. Needs py-spy and ptrace rights (root).
 """
 import argparse
@@ -105,7 +105,10 @@ def main():
     lines += [f"| {share:.1f}% | `{k}` |" for share, k in steps]
     text = "\n".join(lines) + "\n"
     print(text)
-    with open(os.path.join(procs.HERE, "results", "pyspy-stream.md" if args.stream else "pyspy.md"), "w") as fh:
+    name = "pyspy-stream" if args.stream else "pyspy"
+    if args.concurrency:
+        name += f"-c{args.concurrency}"
+    with open(os.path.join(procs.HERE, "results", name + ".md"), "w") as fh:
         fh.write(text)
 
 
