@@ -7,7 +7,7 @@ DEFAULT_DATA_DIR = "var"
 SETTINGS = {
     "DATABASE_URL": (None, str),
     "DATABASE_POOL_SIZE": (20, int),
-    "SQLITE_SYNCHRONOUS": ("NORMAL", str),
+    "SQLITE_SYNCHRONOUS": ("FULL", str),
     "DATA_DIR": (DEFAULT_DATA_DIR, str),
     "GATEWAY_API_KEYS": ("", str),
     "LOG_LEVEL": ("INFO", str),

@@ -21,7 +21,7 @@ SQLITE_PRAGMAS = {
 }
 
 
-def make_database(url, pool_size=20, sqlite_synchronous="NORMAL"):
+def make_database(url, pool_size=20, sqlite_synchronous="FULL"):
     """Create (but do not open) a database from a URL."""
     parsed = urlparse(url)
     synchronous = str(sqlite_synchronous).strip().upper()

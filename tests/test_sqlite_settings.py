@@ -10,7 +10,7 @@ def synchronous_of(app):
         return database.execute_sql("PRAGMA synchronous").fetchone()[0]
 
 
-@pytest.mark.parametrize("setting, expected", [(None, 1), ("full", 2), ("NORMAL", 1), ("extra", 3)])
+@pytest.mark.parametrize("setting, expected", [(None, 2), ("full", 2), ("NORMAL", 1), ("extra", 3)])
 def test_sqlite_synchronous_is_applied_to_every_connection(tmp_path, setting, expected):
     config = {"DATABASE_URL": f"sqlite:///{tmp_path}/g.db", "DATA_DIR": str(tmp_path)}
     if setting is not None:
