@@ -96,17 +96,22 @@ def stream_chat(url, started=None):
         return events
 
 
+def receive_until_end(sock):
+    """A WebSocket chat's events, up to its message_stop (or error)."""
+    events = []
+    while True:
+        event = json.loads(sock.recv())
+        events.append(event)
+        if event["type"] in ("message_stop", "error"):
+            return events
+
+
 def ws_chat(ws_url, body=CHAT):
     """One chat over the WebSocket route: the events up to message_stop (or an error)."""
     ws = websocket.create_connection(ws_url + P + "/chat/ws", timeout=15)
     try:
         ws.send(json.dumps(body))
-        events = []
-        while True:
-            event = json.loads(ws.recv())
-            events.append(event)
-            if event["type"] in ("message_stop", "error"):
-                return events
+        return receive_until_end(ws)
     finally:
         ws.close()
 

@@ -8,6 +8,7 @@ import websocket
 from inference_gateway.types import Chunk
 
 from .helpers import log_rows as rows
+from .live import receive_until_end
 from .mock_provider import chunks
 from .test_chat_api import HELLO
 
@@ -18,15 +19,6 @@ def ws(live_server):
         live_server.url.replace("http", "ws") + "/api/v1/inference/chat/ws", timeout=5)
     yield sock
     sock.close()
-
-
-def receive_until_end(sock):
-    events = []
-    while True:
-        event = json.loads(sock.recv())
-        events.append(event)
-        if event["type"] in ("message_stop", "error"):
-            return events
 
 
 def test_one_request_per_frame_in_turn(app, ws, script, openai):
