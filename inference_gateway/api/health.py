@@ -1,7 +1,7 @@
 """Operational endpoints outside /api: liveness, readiness, metrics."""
 import logging
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app
 from peewee import DatabaseError, InterfaceError
 from playhouse.pool import MaxConnectionsExceeded
 
@@ -11,20 +11,6 @@ from ..envelope import ok
 log = logging.getLogger(__name__)
 
 bp = Blueprint("health", __name__)
-
-
-@bp.record_once
-def _bypass_database_hook(state):
-    # db.init_app opens a database connection before every request. Probes and scrapes must not
-    # depend on it: a database outage must not make a live process look dead, /readyz reports
-    # the outage itself, and metrics matter most during one. So these views run from a hook
-    # placed ahead of it (a before_request that returns a response ends the chain).
-    def serve_probe():
-        if request.blueprint == bp.name and request.endpoint in current_app.view_functions:
-            return current_app.view_functions[request.endpoint](**(request.view_args or {}))
-        return None
-
-    state.app.before_request_funcs.setdefault(None, []).insert(0, serve_probe)
 
 
 @bp.get("/healthz")
