@@ -21,10 +21,6 @@ def chat_request(data, model):
     )
 
 
-def usage_dict(record):
-    return {"inputTokens": record.input_tokens, "outputTokens": record.output_tokens}
-
-
 def error_event(exc):
     return {"type": "error", "error": {"code": exc.code, "message": exc.message}}
 
@@ -98,7 +94,7 @@ class ChatStream:
                     record.mark_first_token()
                     self.deltas += 1
                     yield {"type": "content_block_delta", "delta": {"text": chunk.text}}
-            yield {"type": "message_stop", "usage": usage_dict(record),
+            yield {"type": "message_stop", "usage": record.usage_dict(),
                    "finishReason": self.finish_reason}
         except GeneratorExit:
             self._cut(self.cancel_reason or "the client went away")

@@ -3,10 +3,13 @@ import os
 from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
-from peewee import DatabaseProxy, __exception_wrapper__
-from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+from peewee import DatabaseProxy, InterfaceError, OperationalError, __exception_wrapper__
+from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase, PooledSqliteDatabase
 
 database = DatabaseProxy()
+
+# What an unreachable, restarting or exhausted database raises: retried, spooled, answered 503.
+DATABASE_DOWN = (OperationalError, InterfaceError, MaxConnectionsExceeded)
 
 # PRAGMA synchronous values, weakest first. In WAL mode NORMAL syncs only at checkpoints: a commit
 # survives the process crashing but not the machine losing power; FULL syncs the WAL on every commit.

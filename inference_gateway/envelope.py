@@ -6,11 +6,10 @@ import json
 from flask import current_app, jsonify
 from flask.json.provider import DefaultJSONProvider
 from marshmallow import ValidationError
-from peewee import InterfaceError, OperationalError
-from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
 from . import errors
+from .db import DATABASE_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +33,11 @@ HTTP_MESSAGES = {
 
 # The app's JSON settings (compact, keys in order, Flask's types) in one encoder per process:
 # jsonify resolves the provider and builds its arguments on every call.
-_encode = json.JSONEncoder(separators=(",", ":"), default=DefaultJSONProvider.default).encode
+encode_json = json.JSONEncoder(separators=(",", ":"), default=DefaultJSONProvider.default).encode
 
 
 def ok(data, status=200):
-    body = _encode({"success": True, "data": data})
+    body = encode_json({"success": True, "data": data})
     return current_app.response_class(body + "\n", status=status, mimetype="application/json")
 
 
@@ -93,23 +92,23 @@ def register(app):
     @app.errorhandler(HTTPException)
     def _http_error(exc):
         code = HTTP_CODES.get(exc.code, errors.BAD_REQUEST if exc.code < 500 else errors.INTERNAL_ERROR)
-        message = HTTP_MESSAGES.get(exc.code) or (exc.description or exc.name)
         if exc.code == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH")
-            message = f"request body is larger than the {limit} bytes this gateway accepts"
-        err = errors.GatewayError(message, status=exc.code, code=code)
+            err = errors.body_too_large(app.config.get("MAX_CONTENT_LENGTH"))
+        else:
+            message = HTTP_MESSAGES.get(exc.code) or (exc.description or exc.name)
+            err = errors.GatewayError(message, status=exc.code, code=code)
         response = error_response(err)
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
 
-    @app.errorhandler(OperationalError)
-    @app.errorhandler(InterfaceError)
-    @app.errorhandler(MaxConnectionsExceeded)
     def _database_unavailable(exc):
         # A database outage is not a bug in the request: say so, and that retrying may work.
         log.error("database unavailable: %s: %s", type(exc).__name__, exc)
         return error_response(errors.database_unavailable(exc))
+
+    for exc_type in DATABASE_DOWN:
+        app.register_error_handler(exc_type, _database_unavailable)
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

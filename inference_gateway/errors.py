@@ -98,6 +98,10 @@ def unsupported(provider_name, operation):
     return Unsupported(f"provider '{provider_name}' does not support {operation}")
 
 
+def body_too_large(limit):
+    return PayloadTooLarge(f"request body is larger than the {limit} bytes this gateway accepts")
+
+
 def database_unavailable(exc):
     """The 503 for a database that cannot be reached or is out of connections.
 

@@ -6,8 +6,7 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Optional
 
-from peewee import InterfaceError, OperationalError
-from playhouse.pool import MaxConnectionsExceeded
+from peewee import OperationalError
 
 from . import db, events, log_spool
 from .models import RequestLog, new_id, utcnow
@@ -15,7 +14,6 @@ from .models import RequestLog, new_id, utcnow
 log = logging.getLogger(__name__)
 
 SUCCESS, ERROR, CANCELLED = "success", "error", "cancelled"
-DATABASE_DOWN = (OperationalError, InterfaceError, MaxConnectionsExceeded)
 
 
 @dataclass
@@ -68,6 +66,10 @@ class CallRecord:
         self.duration_ms = int((time.perf_counter() - self.started) * 1000)
         if self.adapter is not None:
             self.upstream_ms = self.adapter.upstream_seconds * 1000.0
+
+    def usage_dict(self):
+        """The call's token counts as the API shows them."""
+        return {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens}
 
     def row(self):
         return {name: getattr(self, name) for name in ROW_FIELDS}
@@ -242,7 +244,7 @@ def write(record: CallRecord, attempts=5):
     for attempt in range(attempts):
         try:
             _group.insert(record)
-        except DATABASE_DOWN:
+        except db.DATABASE_DOWN:
             if attempt < attempts - 1:
                 time.sleep(0.05 * (attempt + 1))
                 continue

@@ -24,7 +24,7 @@ def logged_call(endpoint, body=None):
             yield record
         except ValidationError as exc:
             raise bad_request_from(exc) from None
-        except request_log.DATABASE_DOWN as exc:
+        except db.DATABASE_DOWN as exc:
             raise errors.database_unavailable(exc) from exc
     except errors.GatewayError as exc:
         record.fail(exc)

@@ -1,10 +1,8 @@
 """Chat: JSON completion, SSE stream, and the WebSocket route."""
-import json
-
 from flask import Blueprint, Response
 
-from ..chat import ChatStream, chat_request, usage_dict
-from ..envelope import ok
+from ..chat import ChatStream, chat_request
+from ..envelope import encode_json, ok
 from ..schemas import chat_schema
 from .calls import keep_response, logged_call, open_adapter
 from .common import json_body
@@ -12,8 +10,8 @@ from .common import json_body
 bp = Blueprint("chat", __name__)
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-# json.dumps builds a new encoder per call when given options; one per process is enough.
-encode_event = json.JSONEncoder(separators=(",", ":")).encode
+# Events go out in the envelope's compact encoding (one encoder per process).
+encode_event = encode_json
 
 
 @bp.post("/chat")
@@ -27,7 +25,7 @@ def chat():
         return ok(keep_response(record, {
             "content": completion.content,
             "model": completion.model or model,
-            "usage": usage_dict(record),
+            "usage": record.usage_dict(),
             "finishReason": completion.finish_reason,
             "provider": provider.name,
             "requestId": record.id,

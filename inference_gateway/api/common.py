@@ -6,8 +6,7 @@ from .. import errors
 
 
 def body_too_large():
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
-    return errors.PayloadTooLarge(f"request body is larger than the {limit} bytes this gateway accepts")
+    return errors.body_too_large(current_app.config["MAX_CONTENT_LENGTH"])
 
 
 def json_body(cache=True):

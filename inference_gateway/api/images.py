@@ -29,7 +29,7 @@ def images():
         reply = {"images": [image_dict(image) for image in result.images],
                  "model": result.model or model}
         if result.usage is not None:
-            reply["usage"] = {"inputTokens": record.input_tokens, "outputTokens": record.output_tokens}
+            reply["usage"] = record.usage_dict()
         # The log keeps the reply without the image bytes (they would fill LOG_BODY_MAX_BYTES).
         keep_response(record, {**reply, "images": [
             {k: v for k, v in item.items() if k != "b64Json"} for item in reply["images"]]})

@@ -25,5 +25,5 @@ def transcribe():
         if result.language:
             reply["language"] = result.language
         if result.usage is not None:
-            reply["usage"] = {"inputTokens": record.input_tokens, "outputTokens": record.output_tokens}
+            reply["usage"] = record.usage_dict()
         return ok(keep_response(record, reply))
