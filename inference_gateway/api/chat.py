@@ -3,7 +3,7 @@ from flask import Blueprint, Response
 
 from ..chat import ChatStream, chat_request
 from ..envelope import encode_json, ok
-from ..schemas import chat_schema
+from ..schemas import load_chat
 from .calls import keep_response, logged_call, open_adapter
 from .common import json_body
 
@@ -18,7 +18,7 @@ encode_event = encode_json
 def chat():
     body = json_body()
     with logged_call("chat", body) as record:
-        data = chat_schema.load(body)
+        data = load_chat(body)
         provider, model, adapter = open_adapter(record, data.get("model"), data.get("provider_id"))
         completion = adapter.chat(chat_request(data, model))
         record.set_usage(completion.usage)
@@ -34,7 +34,7 @@ def chat():
 
 def open_stream(record, body):
     """Validate, resolve and reach the upstream; any failure raises before an event is sent."""
-    data = chat_schema.load(body)
+    data = load_chat(body)
     provider, model, adapter = open_adapter(record, data.get("model"), data.get("provider_id"))
     return ChatStream(record, provider.name, adapter, chat_request(data, model)).open()
 
