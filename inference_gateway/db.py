@@ -3,7 +3,8 @@ import os
 from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
-from peewee import DatabaseProxy, InterfaceError, OperationalError, __exception_wrapper__
+from peewee import (DatabaseProxy, DataError, IntegrityError, InterfaceError, OperationalError, PostgresqlDatabase,
+                    SqliteDatabase, __exception_wrapper__)
 from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase, PooledSqliteDatabase
 
 database = DatabaseProxy()
@@ -82,6 +83,66 @@ def release_all():
     """Close pooled connections, e.g. before gunicorn forks: a connection must not cross a fork."""
     if hasattr(database.obj, "close_all"):
         database.obj.close_all()
+    for own in OwnConnection.instances:
+        own.discard()
+
+
+class OwnConnection:
+    """One connection outside the pool, kept open by a user that never uses it from two places
+    at once (the request-log writer: one per process). A pool checkout and return per row cost
+    more CPU than the row's INSERT.
+
+    It is opened on first use in the process that uses it and reopened after a fork or when the
+    database is rebound (the tests switch backends). Driver errors come out as peewee's (so
+    DATABASE_DOWN catches an outage); after any error but a refused row the connection is dropped,
+    and the next use opens a fresh one."""
+
+    instances = []
+
+    def __init__(self):
+        self._conn = None
+        self._owner = None
+        OwnConnection.instances.append(self)
+
+    def _connection(self):
+        owner = (os.getpid(), database.obj)
+        if self._conn is None or self._owner != owner:
+            self._conn = None  # another process's or database's: left alone, never closed here
+            obj = database.obj
+            base = PostgresqlDatabase if isinstance(obj, PostgresqlDatabase) else SqliteDatabase
+            self._conn = base._connect(obj)  # the driver's connection with our pragmas, unpooled
+            self._owner = owner
+        return self._conn
+
+    @contextmanager
+    def cursor(self, transaction=False):
+        """A cursor on the connection; with `transaction`, the block is one transaction."""
+        try:
+            with __exception_wrapper__:
+                cursor = self._connection().cursor()
+                if not transaction:
+                    yield cursor  # autocommit: each statement commits on its own
+                    return
+                cursor.execute("BEGIN")
+                try:
+                    yield cursor
+                except BaseException:
+                    cursor.execute("ROLLBACK")
+                    raise
+                cursor.execute("COMMIT")
+        except (IntegrityError, DataError):
+            raise  # a row refused: the connection is fine
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self):
+        conn, self._conn = self._conn, None
+        if conn is not None and self._owner and self._owner[0] == os.getpid():
+            try:
+                conn.close()
+            except Exception:  # already broken: nothing to give back
+                pass
 
 
 class PreparedSQL:
@@ -104,11 +165,6 @@ class PreparedSQL:
 
     def execute(self, params):
         return database.execute_sql(self.sql(), params)
-
-    def execute_many(self, rows):
-        """The statement once per row in `rows`, in one driver call (the caller holds a transaction)."""
-        with __exception_wrapper__:
-            database.cursor().executemany(self.sql(), rows)
 
 
 def init_app(app):

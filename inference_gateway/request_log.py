@@ -94,15 +94,20 @@ def _values(record):
     return [fields_[name].db_value(getattr(record, name)) for name in ROW_FIELDS]
 
 
+# The writer's connection: rows are written by one caller at a time per process (GroupCommit).
+_connection = db.OwnConnection()
+
+
 def insert_row(record):
     """Insert the record's row; values go through each field's db_value, as peewee's insert would."""
-    _insert.execute(_values(record))
+    with _connection.cursor() as cursor:
+        cursor.execute(_insert.sql(), _values(record))
 
 
 def insert_rows(records):
     """Insert several rows in one transaction (one commit, one WAL append, one lock hold)."""
-    with db.database.atomic():
-        _insert.execute_many([_values(record) for record in records])
+    with _connection.cursor(transaction=True) as cursor:
+        cursor.executemany(_insert.sql(), [_values(record) for record in records])
 
 
 class _Waiter:
@@ -188,15 +193,13 @@ class GroupCommit:
     def _commit(batch):
         if len(batch) > 1:
             try:
-                with db.connection():
-                    insert_rows([waiter.record for waiter in batch])
+                insert_rows([waiter.record for waiter in batch])
                 return
             except Exception:  # one bad row must not cost the others theirs: insert one by one
                 pass
         for waiter in batch:
             try:
-                with db.connection():
-                    insert_row(waiter.record)
+                insert_row(waiter.record)
             except Exception as exc:
                 waiter.error = exc
 

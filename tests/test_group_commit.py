@@ -1,6 +1,8 @@
 """Request-log rows written by concurrent calls share transactions, and none is lost or misreported."""
 import threading
 
+import psycopg2
+
 from peewee import IntegrityError
 
 from inference_gateway import request_log
@@ -79,3 +81,23 @@ def test_a_single_call_is_written_alone_and_the_writer_is_free_again(app):
         request_log.write(CallRecord(endpoint="chat", model="next"))
     assert [row.model for row in log_rows(app)] == ["solo", "next"]
     assert request_log._group._queue == [] and not request_log._group._writing
+
+
+def test_a_writer_connection_the_database_dropped_is_replaced_and_no_row_is_lost(app, db_url):
+    """The writer keeps one connection open; a PostgreSQL restart or idle-timeout kills it."""
+    with app.app_context():
+        request_log.write(CallRecord(endpoint="chat", model="before"))
+        if db_url.startswith("postgres"):
+            with request_log._connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                writer_pid = cursor.fetchone()[0]
+            admin = psycopg2.connect(db_url)
+            admin.autocommit = True
+            admin.cursor().execute("SELECT pg_terminate_backend(%s)", (writer_pid,))
+            admin.close()
+        else:
+            # SQLite has no server to drop it; an interrupted connection fails the same way.
+            request_log._connection._conn.interrupt()
+            request_log._connection._conn.set_progress_handler(lambda: 1, 1)
+        request_log.write(CallRecord(endpoint="chat", model="after"))
+    assert [row.model for row in log_rows(app)] == ["before", "after"]
