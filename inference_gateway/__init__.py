@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 def create_app(config=None):
     """Build the WSGI app: defaults, then the environment, then `config` overrides."""
     from . import api, auth, cli, db, envelope, log_spool, logs, observability, schema
+    from .resolve_cache import ResolveCache
     from .providers import HttpSettings, ProviderSettings
 
     settings = load_config(config)
@@ -33,6 +34,7 @@ def create_app(config=None):
         anthropic_default_max_tokens=settings["ANTHROPIC_DEFAULT_MAX_TOKENS"],
     )
 
+    app.extensions["resolve_cache"] = ResolveCache(settings["PROVIDER_CACHE_SECONDS"])
     db.init_app(app)
     schema.create_or_migrate()
     log_spool.configure(settings["DATA_DIR"])

@@ -8,6 +8,7 @@ SETTINGS = {
     "DATABASE_URL": (None, str),
     "DATABASE_POOL_SIZE": (20, int),
     "SQLITE_SYNCHRONOUS": ("FULL", str),
+    "PROVIDER_CACHE_SECONDS": (1.0, float),
     "DATA_DIR": (DEFAULT_DATA_DIR, str),
     "GATEWAY_API_KEYS": ("", str),
     "LOG_LEVEL": ("INFO", str),

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from peewee import SqliteDatabase, chunked
 
-from . import errors
+from . import errors, resolve_cache
 from .db import database, release
 from .models import Provider, ProviderModel, new_id, utcnow
 from .provider_store import iso
@@ -85,6 +85,7 @@ def sync(provider, adapter):
                                     ProviderModel.synced_at])
              .execute())
         models = list_models(provider)
+    resolve_cache.changed()
     added = sum(1 for model_id in listed if model_id not in existing)
     return SyncResult(provider, added, len(gone), models)
 

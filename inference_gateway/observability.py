@@ -1,8 +1,8 @@
 """Request ids, the overhead header, one log line per request, and the metrics wiring."""
 import logging
+import os
 import re
 import time
-import uuid
 
 from flask import g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -20,7 +20,7 @@ VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 def request_id_from(headers):
     """The caller's X-Request-Id when it is 1-128 characters of [A-Za-z0-9._-], else a new one."""
     incoming = headers.get(REQUEST_ID_HEADER, "")
-    return incoming if VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    return incoming if VALID_REQUEST_ID.match(incoming) else os.urandom(16).hex()
 
 
 def overhead_ms(total_ms, record):

@@ -3,7 +3,7 @@ import os
 
 from peewee import IntegrityError
 
-from . import errors
+from . import errors, resolve_cache
 from .db import PreparedSQL, database
 from .models import Provider, ProviderModel, new_id, utcnow
 from .providers import PROVIDER_TYPES
@@ -103,10 +103,12 @@ def create(data):
             if not Provider.get_or_none(Provider.id == pid):
                 break
         try:
-            return Provider.create(id=pid, name_key=data["name"].lower(), created=now, updated=now,
-                                   **{f: data.get(f) for f in FIELDS})
+            provider = Provider.create(id=pid, name_key=data["name"].lower(), created=now, updated=now,
+                                       **{f: data.get(f) for f in FIELDS})
         except IntegrityError:
             raise _conflict(data["name"]) from None
+    resolve_cache.changed()
+    return provider
 
 
 def update(provider, data):
@@ -123,6 +125,7 @@ def update(provider, data):
             provider.save()
         except IntegrityError:
             raise _conflict(data["name"]) from None
+    resolve_cache.changed()
     return provider
 
 
@@ -130,6 +133,7 @@ def delete(provider):
     with database.atomic():
         ProviderModel.delete().where(ProviderModel.provider == provider.id).execute()
         provider.delete_instance()
+    resolve_cache.changed()
     return provider
 
 

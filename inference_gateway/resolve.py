@@ -42,8 +42,20 @@ def _synced_provider(model):
     return row.provider if row else None
 
 
-def resolve(model=None, provider_ref=None):
-    """Return (provider row, model id to send upstream) or raise a 4xx GatewayError."""
+def resolve(model=None, provider_ref=None, cache=None):
+    """Return (provider row, model id to send upstream) or raise a 4xx GatewayError. With a
+    ResolveCache, a resolution it holds is returned without a query, and a new one is kept."""
+    if cache is None:
+        return _resolve(model, provider_ref)
+    key, stamp = (model, provider_ref), cache.stamp()
+    found = cache.get(key, stamp)
+    if found is None:
+        found = _resolve(model, provider_ref)
+        cache.put(key, found, stamp)
+    return found
+
+
+def _resolve(model, provider_ref):
     model = (model or "").strip() or None
     if provider_ref:
         provider = provider_store.get(provider_ref)

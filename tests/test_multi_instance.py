@@ -1,4 +1,6 @@
 """Two gateway instances (two gunicorn processes) sharing one PostgreSQL database."""
+import time
+
 import requests
 
 from .conftest import _reset_postgres
@@ -26,7 +28,13 @@ def test_two_instances_share_providers_and_usage(start_gunicorn, postgres_url, u
         assert {r["endpoint"] for r in usage["requests"]} == {"chat", "chat_stream"}
         assert requests.get(server.url + P + f"/requests/{call_id}", timeout=10).status_code == 200
 
-    # A change made through one is seen by the other at once: no per-instance cache.
+    # A change made through one is seen by the other: by its API at once, by its calls once
+    # their cached resolution expires (PROVIDER_CACHE_SECONDS, 1 s by default).
     resp = requests.delete(second.url + P + "/providers/openai", timeout=10)
+    deleted = time.monotonic()
     assert resp.status_code == 200, resp.text
     assert requests.get(first.url + P + "/providers/openai", timeout=10).status_code == 404
+    while (reply := requests.post(first.url + P + "/chat", json=CHAT, timeout=10)).status_code == 200:
+        assert time.monotonic() - deleted < 1.0 + 0.5, "the deleted provider still serves after its cache time"
+        time.sleep(0.05)
+    assert reply.json()["error"]["code"] == "NO_PROVIDER", reply.text

@@ -45,7 +45,7 @@ def open_adapter(record, model, provider_ref):
     """Resolve the provider for this call and return (provider, model, adapter), noting them on the record."""
     record.model = model
     try:
-        provider, model = resolve(model, provider_ref)
+        provider, model = resolve(model, provider_ref, current_app.extensions["resolve_cache"])
     finally:
         # The upstream may take minutes (a slow first byte, a long stream): holding a pooled
         # connection that long let a burst of streams exhaust the pool. The log row takes its own.
