@@ -29,23 +29,30 @@ PROMPT = [{"role": "user", "content": "Write one sentence about foxes."}]
 
 
 class Scenario:
-    def __init__(self, name, mode, model, concurrency, requests, chunks=0, max_seconds=60, warmup=0, reps=None):
+    """One workload. `requests` per measurement; with `pairs` > 1 each repetition measures every
+    target that many times in turn, so each gateway slice has a pass-through slice next to it."""
+
+    def __init__(self, name, mode, model, concurrency, requests, chunks=0, max_seconds=60, warmup=0, reps=None,
+                 pairs=1):
         self.name, self.mode, self.model, self.reps = name, mode, model, reps
         self.concurrency, self.requests, self.chunks = concurrency, requests, chunks
-        self.max_seconds, self.warmup = max_seconds, warmup
+        self.max_seconds, self.warmup, self.pairs = max_seconds, warmup, pairs
 
 
 def scenarios(smoke):
     """The issue's workloads; --smoke shrinks each one so the whole run fits in CI's minute."""
     if smoke:
-        return [Scenario("chat c1", "chat", "l0", 1, 200, warmup=50),
+        return [Scenario("chat c1", "chat", "l0", 1, 100, warmup=50, pairs=2),
                 Scenario("chat c64 l0", "chat", "l0", 64, 600, warmup=50),
                 Scenario("chat c64 l50", "chat", "l50", 64, 400),
                 Scenario("stream light", "stream", "n20.i10", 16, 32, chunks=20),
                 Scenario("stream capacity", "stream", "n5.i200", 200, 200, chunks=5)]
-    return [Scenario("chat c1", "chat", "l0", 1, 1500, warmup=200),
-            Scenario("chat c64 l0", "chat", "l0", 64, 4000, warmup=200),
-            Scenario("chat c64 l50", "chat", "l50", 64, 3000),
+    # The ratio targets run in slices, gateway and pass-through back to back: on a shared VM the
+    # CPU a request costs drifts by a third within minutes, and a ratio of two slices run seconds
+    # apart drifts far less than one of runs a minute apart.
+    return [Scenario("chat c1", "chat", "l0", 1, 500, warmup=200, pairs=5),
+            Scenario("chat c64 l0", "chat", "l0", 64, 1500, warmup=200, pairs=3),
+            Scenario("chat c64 l50", "chat", "l50", 64, 1000, pairs=3),
             Scenario("stream light", "stream", "n20.i10", 16, 160, chunks=20),
             Scenario("stream capacity", "stream", "n10.i500", 1000, 1000, chunks=10, max_seconds=120),
             # Not an issue target: a provider slow to its first byte (a reasoning model) with more
@@ -116,9 +123,9 @@ class Stack:
         return (self.by_target[target].url + "/api/v1/inference" + ("/chat/stream" if stream else "/chat"),
                 self.fmt.gateway_body(scenario.model))
 
-    def measure(self, target, scenario):
+    def measure(self, target, scenario, warm=True):
         url, body = self.request(target, scenario)
-        if scenario.warmup:
+        if scenario.warmup and warm:
             # Outside the meter: warm-up calls would be counted in CPU but not in calls served.
             load(scenario, url, body, concurrency=min(8, scenario.concurrency), requests=scenario.warmup)
         # The tree that serves this target: the upstream alone when it is hit directly.
@@ -158,7 +165,26 @@ def median_results(runs):
     return merged
 
 
+# Per scenario, the gateway-to-pass-through comparisons taken slice by slice:
+# name -> (metric, "ratio" or "diff").
+PAIRED = {"cpu_ratio": ("cpu_ms_per_unit", "ratio"), "rps_ratio": ("rps", "ratio"), "p50_diff": ("p50_ms", "diff")}
+
+
+def paired(gateway_runs, passthrough_runs):
+    """Each comparison over the slices measured back to back: its median, lowest and highest."""
+    out = {"pairs": len(gateway_runs)}
+    for name, (metric, kind) in PAIRED.items():
+        values = sorted(g[metric] / p[metric] if kind == "ratio" else g[metric] - p[metric]
+                        for g, p in zip(gateway_runs, passthrough_runs)
+                        if g.get(metric) is not None and p.get(metric))
+        if values:
+            out[name] = statistics.median(values)
+            out[name + "_range"] = (values[0], values[-1])
+    return out
+
+
 def run_all(stack, plan, reps, log=print):
+    """{(scenario, target): median of its runs}, plus {(scenario, "paired"): paired(...)}."""
     results = {}
     for rep in range(reps):
         shift = rep % len(stack.targets)
@@ -168,11 +194,17 @@ def run_all(stack, plan, reps, log=print):
                 # Long and not a ratio target: only the last repetitions, so the memory its
                 # streams leave in the workers cannot inflate an earlier repetition's peak PSS.
                 continue
-            for target in order:
-                result = stack.measure(target, scenario)
-                results.setdefault((scenario.name, target), []).append(result)
-                log(f"rep {rep + 1}/{reps} {scenario.name:16} {target:11} " + report.brief(result))
-    return {key: median_results(runs) for key, runs in results.items()}
+            for slice_ in range(scenario.pairs):
+                for target in order:
+                    result = stack.measure(target, scenario, warm=slice_ == 0)
+                    results.setdefault((scenario.name, target), []).append(result)
+                    log(f"rep {rep + 1}/{reps} {scenario.name:16} {target:11} " + report.brief(result))
+    merged = {key: median_results(runs) for key, runs in results.items()}
+    for scenario in plan:
+        runs = [results.get((scenario.name, t)) for t in ("gateway", "passthrough")]
+        if all(runs):
+            merged[(scenario.name, "paired")] = paired(*runs)
+    return merged
 
 
 def run_usage(rows, runs, postgres_url):
