@@ -15,6 +15,11 @@ log = logging.getLogger(__name__)
 
 SUCCESS, ERROR, CANCELLED = "success", "error", "cancelled"
 
+# Calls of this process still running (their rows not yet handed to write()). With none, no other
+# row can join the writer's batch, so it does not yield for them (a turn of the event loop per call
+# at concurrency 1). Unlocked: a miscount under threads only changes whether the writer yields.
+open_calls = 0
+
 
 @dataclass
 class CallRecord:
@@ -44,6 +49,10 @@ class CallRecord:
     adapter: object = field(default=None, repr=False)
     # Set when a stream takes over writing the row after the view returns.
     deferred: bool = False
+
+    def __post_init__(self):
+        global open_calls
+        open_calls += 1
 
     def set_provider(self, provider, model):
         self.provider_id, self.provider_name, self.model = provider.id, provider.name, model
@@ -154,10 +163,11 @@ class GroupCommit:
 
     def _write_batch(self):
         interrupted = None
-        try:
-            time.sleep(0)  # let calls finishing in this turn of the event loop queue their rows
-        except BaseException as exc:  # killed while yielding: the queued rows are written first
-            interrupted = exc
+        if open_calls > 0:
+            try:
+                time.sleep(0)  # let calls finishing in this turn of the event loop queue their rows
+            except BaseException as exc:  # killed while yielding: the queued rows are written first
+                interrupted = exc
         with self._mutex:
             batch, self._queue = self._queue, []
         written = False
@@ -243,6 +253,8 @@ def write(record: CallRecord, attempts=5):
     SQLite's busy timeout absorbs lock contention; a rare 'database is locked' past it is retried
     rather than losing the row. A database that stays down gets the row spooled to disk (log_spool)
     instead: the call has its answer, and the row is stored once the database is back."""
+    global open_calls
+    open_calls -= 1  # from here on its row is queued or written, not one the writer waits for
     record.finish()
     for attempt in range(attempts):
         try:
