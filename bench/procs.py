@@ -22,12 +22,12 @@ def free_port():
 class Server:
     """One subprocess listening on 127.0.0.1:port, its output in a log file."""
 
-    def __init__(self, name, argv, port, env, log_dir, ready_path="/"):
+    def __init__(self, name, argv, port, env, log_dir, ready_path="/", cwd=ROOT):
         self.name, self.port, self.ready_path = name, port, ready_path
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = os.path.join(log_dir, f"{name}.log")
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env}, stdout=log,
+            self.proc = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **env}, stdout=log,
                                          stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout=30):
@@ -61,11 +61,12 @@ def upstream(port, log_dir, processes=1):
                                "--processes", str(processes)], port, {}, log_dir)
 
 
-def gunicorn(name, app, port, env, log_dir, ready_path="/"):
-    """gunicorn with the gateway's own gunicorn.conf.py (its defaults unless env overrides them)."""
-    argv = [sys.executable, "-m", "gunicorn", "-c", os.path.join(ROOT, "gunicorn.conf.py"),
+def gunicorn(name, app, port, env, log_dir, ready_path="/", root=ROOT):
+    """gunicorn with the gateway's own gunicorn.conf.py (its defaults unless env overrides them).
+    `root`: the checkout to serve from (`python -m` puts it first on the path)."""
+    argv = [sys.executable, "-m", "gunicorn", "-c", os.path.join(root, "gunicorn.conf.py"),
             "--pythonpath", HERE, app]
-    return Server(name, argv, port, {"BIND": f"127.0.0.1:{port}", **env}, log_dir, ready_path)
+    return Server(name, argv, port, {"BIND": f"127.0.0.1:{port}", **env}, log_dir, ready_path, cwd=root)
 
 
 def _children():

@@ -93,12 +93,14 @@ class Stack:
         self.gateway = self.start_gateway("gateway", "wsgi:app", tmp)
         self.by_target = {"direct": self.upstream, "passthrough": self.passthrough, "gateway": self.gateway}
 
-    def start_gateway(self, name, app, tmp):
-        """A gateway on its own fresh SQLite file, with a provider per format pointing at the upstream."""
+    def start_gateway(self, name, app, tmp, env=None, root=procs.ROOT):
+        """A gateway on its own fresh SQLite file, with a provider per format pointing at the upstream.
+        `env` adds settings; `root` serves another checkout (bench/variants.py)."""
         server = procs.gunicorn(
             name, app, procs.free_port(),
             {"DATABASE_URL": f"sqlite:///{tmp}/{name}.db", "DATA_DIR": tmp, KEY_VAR: "bench",
-             "GATEWAY_API_KEYS": "", "PROMETHEUS_MULTIPROC_DIR": ""}, tmp, "/healthz").wait_ready()
+             "GATEWAY_API_KEYS": "", "PROMETHEUS_MULTIPROC_DIR": "", **(env or {})}, tmp, "/healthz",
+            root=root).wait_ready()
         for kind in Formats.PATHS:
             resp = requests.post(server.url + "/api/v1/inference/providers", timeout=10, json={
                 "name": f"bench-{kind}", "type": kind, "envVar": KEY_VAR, "baseUrl": self.upstream.url + "/v1"})
