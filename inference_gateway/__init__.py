@@ -34,7 +34,8 @@ def create_app(config=None):
         anthropic_default_max_tokens=settings["ANTHROPIC_DEFAULT_MAX_TOKENS"],
     )
 
-    app.extensions["resolve_cache"] = ResolveCache(settings["PROVIDER_CACHE_SECONDS"])
+    seconds = settings["PROVIDER_CACHE_SECONDS"]
+    app.extensions["resolve_cache"] = ResolveCache(seconds) if seconds > 0 else None
     db.init_app(app)
     schema.create_or_migrate()
     log_spool.configure(settings["DATA_DIR"])

@@ -21,6 +21,8 @@ def changed():
 
 
 class ResolveCache:
+    """Entries kept `seconds` (> 0; with 0 the app has no cache and resolves every call)."""
+
     def __init__(self, seconds):
         self.seconds = seconds
         self._entries = {}
@@ -31,8 +33,6 @@ class ResolveCache:
         return (database.obj, _generation)
 
     def get(self, key, stamp):
-        if self.seconds <= 0:
-            return None
         if stamp != self._stamp:
             self._entries, self._stamp = {}, stamp
             return None
@@ -43,7 +43,7 @@ class ResolveCache:
 
     def put(self, key, value, stamp):
         """Keep `value`, found after taking `stamp`, unless the catalog changed in between."""
-        if self.seconds <= 0 or stamp != self.stamp():
+        if stamp != self.stamp():
             return
         if len(self._entries) >= MAX_ENTRIES:
             self._entries = {}

@@ -67,35 +67,38 @@ class StringOrList(fields.Field):
         raise self.make_error("invalid")
 
 
+ROLES = ("system", "user", "assistant")
+# Bounds of the chat body, shared by ChatSchema and its fast path below.
+MODEL_MAX, PROVIDER_ID_MAX, MAX_TOKENS_MAX, STOP_MAX = 300, 64, 1_000_000, 4
+NUMBER_MAX = {"temperature": 2, "topP": 1}
+
+
 class MessageSchema(StrictSchema):
-    role = fields.String(required=True, validate=validate.OneOf(
-        ["system", "user", "assistant"], error="must be one of: {choices}"))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES, error="must be one of: {choices}"))
     content = fields.String(required=True)
 
 
 class ChatSchema(StrictSchema):
-    model = fields.String(validate=validate.Length(min=1, max=300))
-    provider_id = fields.String(data_key="providerId", validate=validate.Length(min=1, max=64))
+    model = fields.String(validate=validate.Length(min=1, max=MODEL_MAX))
+    provider_id = fields.String(data_key="providerId", validate=validate.Length(min=1, max=PROVIDER_ID_MAX))
     messages = fields.List(fields.Nested(MessageSchema), required=True,
                            validate=validate.Length(min=1, error="must contain at least one message"))
     max_tokens = fields.Integer(data_key="maxTokens", strict=True, allow_none=True,
-                                validate=validate.Range(min=1, max=1_000_000))
-    temperature = fields.Float(allow_none=True, validate=validate.Range(min=0, max=2))
-    top_p = fields.Float(data_key="topP", allow_none=True, validate=validate.Range(min=0, max=1))
+                                validate=validate.Range(min=1, max=MAX_TOKENS_MAX))
+    temperature = fields.Float(allow_none=True, validate=validate.Range(min=0, max=NUMBER_MAX["temperature"]))
+    top_p = fields.Float(data_key="topP", allow_none=True, validate=validate.Range(min=0, max=NUMBER_MAX["topP"]))
     stop = StringOrList(allow_none=True, validate=validate.Length(
-        max=4, error="must have at most 4 stop sequences"))
+        max=STOP_MAX, error=f"must have at most {STOP_MAX} stop sequences"))
     system = fields.String(allow_none=True)
 
 
 chat_schema = ChatSchema()
 
-# The chat body's fields as load() names them; a fast path below checks the same rules.
-_CHAT_KEYS = {"model": "model", "providerId": "provider_id", "messages": "messages",
-              "maxTokens": "max_tokens", "temperature": "temperature", "topP": "top_p",
-              "stop": "stop", "system": "system"}
-_ROLES = frozenset(("system", "user", "assistant"))
-_MESSAGE_KEYS = frozenset(("role", "content"))
-_NUMBER_RANGES = {"temperature": 2, "topP": 1}
+# The body's keys -> the names load() gives them, and the keys that may be null: read off the schema.
+_CHAT_KEYS = {field.data_key or name: name for name, field in chat_schema.fields.items()}
+_NULLABLE = frozenset(field.data_key or name for name, field in chat_schema.fields.items() if field.allow_none)
+_ROLES = frozenset(ROLES)
+_MESSAGE_KEYS = frozenset(MessageSchema._declared_fields)
 
 
 def _plain_chat(body):
@@ -110,7 +113,7 @@ def _plain_chat(body):
         name = _CHAT_KEYS.get(key)
         if name is None:
             return None
-        if value is None and key not in ("system", "stop", "maxTokens", "temperature", "topP"):
+        if value is None and key not in _NULLABLE:
             return None
         if key == "messages":
             if type(value) is not list or not value:
@@ -123,23 +126,22 @@ def _plain_chat(body):
         elif value is None:
             pass
         elif key == "model":
-            if type(value) is not str or not 1 <= len(value) <= 300:
+            if type(value) is not str or not 1 <= len(value) <= MODEL_MAX:
                 return None
         elif key == "providerId":
-            if type(value) is not str or not 1 <= len(value) <= 64:
+            if type(value) is not str or not 1 <= len(value) <= PROVIDER_ID_MAX:
                 return None
         elif key == "maxTokens":
-            if type(value) is not int or not 1 <= value <= 1_000_000:
+            if type(value) is not int or not 1 <= value <= MAX_TOKENS_MAX:
                 return None
-        elif key in _NUMBER_RANGES:
-            if type(value) not in (int, float) or not math.isfinite(value) \
-                    or not 0 <= value <= _NUMBER_RANGES[key]:
+        elif key in NUMBER_MAX:
+            if type(value) not in (int, float) or not math.isfinite(value) or not 0 <= value <= NUMBER_MAX[key]:
                 return None
             value = float(value)
         elif key == "stop":
             if type(value) is str:
                 value = [value]
-            elif type(value) is not list or len(value) > 4 or any(type(v) is not str for v in value):
+            elif type(value) is not list or len(value) > STOP_MAX or any(type(v) is not str for v in value):
                 return None
         elif type(value) is not str:  # system
             return None
