@@ -144,7 +144,25 @@ def machine():
             f"{versions}")
 
 
-def render(results, plan, usage, *, reps, command, fmt, elapsed, load):
+def gaps_section(results, row_share):
+    """Why a target missed, from what this run measured: the usage row's share of a chat call
+    (bench/row_share.py) and the merged reads of the pass-through and the upstream direct."""
+    lines = ["## The gaps, measured", ""]
+    if row_share:
+        lines += ["Targets 1a and 1b taken apart (`python bench/row_share.py`, run as part of this one): the "
+                  "same chat call in-process, the gateway as shipped, with its usage row committed at "
+                  "synchronous=NORMAL instead of FULL, and with no row written at all.", "", row_share]
+    merged = {t: results.get(("stream light", t), {}).get("merged_arrivals") for t in ("direct", "passthrough", "gateway")}
+    if merged["gateway"] is not None:
+        lines += [f"Target 3a: merged reads in this run, gateway {merged['gateway']}, pass-through "
+                  f"{merged['passthrough']}, the upstream read directly {merged['direct']}. A read that "
+                  "completes two chunks sent 10 ms apart means the first waited that long somewhere on "
+                  "the path (a process off the two cores, or busy); the pass-through's and the direct "
+                  "count are that floor on this machine in this run.", ""]
+    return lines if len(lines) > 2 else []
+
+
+def render(results, plan, usage, *, reps, command, fmt, elapsed, load, row_share=None):
     rows = target_rows(results, usage)
     lines = ["# Gateway benchmark", "",
              f"Command: `{command}` (from the repository root; `make bench` runs it)", "",
@@ -161,7 +179,8 @@ def render(results, plan, usage, *, reps, command, fmt, elapsed, load):
              "## Targets", "",
              "| target | gateway | pass-through | measure | limit | verdict |", "|---|---|---|---|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    lines += ["", "## Every figure", "",
+    lines += [""] + gaps_section(results, row_share)
+    lines += ["## Every figure", "",
               "CPU is the serving process tree's user+system time over the run (for `direct`, the fake "
               "upstream's); per request for chat, per forwarded chunk for streams. TTFB is the time to "
               "the first stamped chunk; lag is arrival time minus the upstream's send stamp; merged "

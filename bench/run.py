@@ -152,6 +152,16 @@ def load(scenario, url, body, concurrency, requests):
     return json.loads(done.stdout)
 
 
+def measure_row_share(rounds, calls):
+    """bench/row_share.py in its own process: it imports both applications and patches the gateway."""
+    argv = [sys.executable, os.path.join(procs.HERE, "row_share.py"), "--json", "--rounds", str(rounds),
+            "--calls", str(calls)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+    if done.returncode:
+        raise RuntimeError(f"row_share.py failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout)
+
+
 def median_results(runs):
     """{metric: median over repetitions} for the numeric metrics, the worst for error counts."""
     merged = {}
@@ -251,12 +261,19 @@ def main():
             results = run_all(stack, plan, reps)
         finally:
             stack.stop()
+    row_table = None
+    if any(s.name == "chat c1" for s in plan):
+        import row_share  # imports this module: not at the top
+
+        rounds, calls = (2, 20) if args.smoke else (30, 100)
+        row_table = row_share.render(measure_row_share(rounds, calls), rounds, calls)
     usage = None
     if not args.no_usage:
         rows = args.usage_rows or (5000 if args.smoke else 1_000_000)
         usage = {"rows": rows, "reports": run_usage(rows, 3 if args.smoke else 7, args.postgres_url)}
     text = report.render(results, plan, usage, reps=reps, command=command.strip(), fmt=args.format,
-                         elapsed=time.time() - started, load=(load_before, os.getloadavg()[0]))
+                         elapsed=time.time() - started, load=(load_before, os.getloadavg()[0]),
+                         row_share=row_table)
     print(text)
     out = args.out or os.path.join(procs.HERE, "results", "smoke.md" if args.smoke else "latest.md")
     os.makedirs(os.path.dirname(out), exist_ok=True)
