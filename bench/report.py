@@ -144,7 +144,7 @@ def machine():
             f"{versions}")
 
 
-def gaps_section(results, row_share):
+def gaps_section(results, row_share, loop_stalls):
     """Why a target missed, from what this run measured: the usage row's share of a chat call
     (bench/row_share.py) and the merged reads of the pass-through and the upstream direct."""
     lines = ["## The gaps, measured", ""]
@@ -159,10 +159,12 @@ def gaps_section(results, row_share):
                   "completes two chunks sent 10 ms apart means the first waited that long somewhere on "
                   "the path (a process off the two cores, or busy); the pass-through's and the direct "
                   "count are that floor on this machine in this run.", ""]
+    if loop_stalls:
+        lines += [loop_stalls]
     return lines if len(lines) > 2 else []
 
 
-def render(results, plan, usage, *, reps, command, fmt, elapsed, load, row_share=None):
+def render(results, plan, usage, *, reps, command, fmt, elapsed, load, row_share=None, loop_stalls=None):
     rows = target_rows(results, usage)
     lines = ["# Gateway benchmark", "",
              f"Command: `{command}` (from the repository root; `make bench` runs it)", "",
@@ -179,7 +181,7 @@ def render(results, plan, usage, *, reps, command, fmt, elapsed, load, row_share
              "## Targets", "",
              "| target | gateway | pass-through | measure | limit | verdict |", "|---|---|---|---|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    lines += [""] + gaps_section(results, row_share)
+    lines += [""] + gaps_section(results, row_share, loop_stalls)
     lines += ["## Every figure", "",
               "CPU is the serving process tree's user+system time over the run (for `direct`, the fake "
               "upstream's); per request for chat, per forwarded chunk for streams. TTFB is the time to "

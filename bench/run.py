@@ -20,6 +20,7 @@ import time
 
 import requests
 
+import loop_stalls
 import procs
 import report
 
@@ -257,8 +258,12 @@ def main():
     started, load_before = time.time(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="igw-bench-") as tmp:
         stack = Stack(Formats(args.format), tmp)
+        stall_table = None
         try:
             results = run_all(stack, plan, reps)
+            light = next((s for s in plan if s.name == "stream light"), None)
+            if light is not None:
+                stall_table = loop_stalls.render(loop_stalls.measure(stack, light, tmp, load))
         finally:
             stack.stop()
     row_table = None
@@ -273,7 +278,7 @@ def main():
         usage = {"rows": rows, "reports": run_usage(rows, 3 if args.smoke else 7, args.postgres_url)}
     text = report.render(results, plan, usage, reps=reps, command=command.strip(), fmt=args.format,
                          elapsed=time.time() - started, load=(load_before, os.getloadavg()[0]),
-                         row_share=row_table)
+                         row_share=row_table, loop_stalls=stall_table)
     print(text)
     out = args.out or os.path.join(procs.HERE, "results", "smoke.md" if args.smoke else "latest.md")
     os.makedirs(os.path.dirname(out), exist_ok=True)
