@@ -146,12 +146,20 @@ def machine():
 
 def gaps_section(results, row_share, loop_stalls):
     """Why a target missed, from what this run measured: the usage row's share of a chat call
-    (bench/row_share.py) and the merged reads of the pass-through and the upstream direct."""
+    (bench/row_share.py, given as text), the CPU per call behind throughput at c=64, the merged
+    reads of the pass-through and the upstream direct, and where a monitored worker's event loop
+    stood still (bench/loop_stalls.py, given as text)."""
     lines = ["## The gaps, measured", ""]
     if row_share:
         lines += ["Targets 1a and 1b taken apart (`python bench/row_share.py`, run as part of this one): the "
                   "same chat call in-process, the gateway as shipped, with its usage row committed at "
                   "synchronous=NORMAL instead of FULL, and with no row written at all.", "", row_share]
+    cpu = {t: results.get(("chat c64 l0", t), {}).get("cpu_ms_per_unit") for t in ("passthrough", "gateway")}
+    if all(cpu.values()):
+        lines += [f"Target 2a: at c=64 (upstream 0 ms) the gateway's CPU per call was {cpu['gateway']:.3f} ms, the "
+                  f"pass-through's {cpu['passthrough']:.3f} ms ({cpu['gateway'] / cpu['passthrough']:.2f}x); with "
+                  "the two cores shared by the server, the upstream and the load generator, throughput "
+                  "follows CPU per call.", ""]
     merged = {t: results.get(("stream light", t), {}).get("merged_arrivals") for t in ("direct", "passthrough", "gateway")}
     if merged["gateway"] is not None:
         lines += [f"Target 3a: merged reads in this run, gateway {merged['gateway']}, pass-through "
