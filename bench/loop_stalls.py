@@ -6,8 +6,8 @@
 
 A merged read means a chunk waited 10 ms or more on its way. The monitor reports every greenlet
 that held a worker's loop past MAX_BLOCKING_SECONDS, with its stack; each report is charged to the
-innermost frame that is the gateway's own code or, when the loop stood still inside a socket call,
-to that (a send or close on loopback does not take milliseconds: the process was off the CPU).
+socket call the loop stood still in (a send or close on loopback does not take milliseconds: the
+process was off the CPU), else to the innermost two frames of the gateway's own code.
 A whole process off the CPU between two greenlet switches is not seen by the monitor (its thread
 is stopped too), so the reports are a lower bound.
 """
