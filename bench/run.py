@@ -144,22 +144,23 @@ class Stack:
 
 def load(scenario, url, body, concurrency, requests):
     """Run bench/load.py in its own process (it must not share a core's GIL with the meter)."""
-    argv = [sys.executable, os.path.join(procs.HERE, "load.py"), scenario.mode, "--url", url,
-            "--body", json.dumps(body), "--concurrency", str(concurrency), "--requests", str(requests),
-            "--chunks", str(scenario.chunks), "--max-seconds", str(scenario.max_seconds)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=scenario.max_seconds + 120)
-    if done.returncode:
-        raise RuntimeError(f"load.py failed on {url} ({scenario.name}):\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout)
+    return run_json("load.py", [scenario.mode, "--url", url, "--body", json.dumps(body),
+                                "--concurrency", str(concurrency), "--requests", str(requests),
+                                "--chunks", str(scenario.chunks), "--max-seconds", str(scenario.max_seconds)],
+                    timeout=scenario.max_seconds + 120, what=f"on {url} ({scenario.name})")
 
 
 def measure_row_share(rounds, calls):
     """bench/row_share.py in its own process: it imports both applications and patches the gateway."""
-    argv = [sys.executable, os.path.join(procs.HERE, "row_share.py"), "--json", "--rounds", str(rounds),
-            "--calls", str(calls)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+    return run_json("row_share.py", ["--json", "--rounds", str(rounds), "--calls", str(calls)], timeout=900)
+
+
+def run_json(script, args, timeout, what=""):
+    """One of bench/'s scripts in a process of its own; its stdout, a JSON document."""
+    argv = [sys.executable, os.path.join(procs.HERE, script)] + args
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     if done.returncode:
-        raise RuntimeError(f"row_share.py failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"{script} failed {what}:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout)
 
 
