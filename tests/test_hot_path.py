@@ -96,8 +96,14 @@ def test_a_request_that_needs_no_database_takes_no_connection(app, client, monke
     assert checkouts == [1] and database.is_closed()
 
 
-def test_an_id_wins_over_a_name_that_equals_it(app, api):
+def test_an_id_wins_over_a_name_that_equals_it(app, api, monkeypatch):
+    # An id with a letter, so its upper-case form is not the id itself (a random id is all digits
+    # one time in forty, and then the lookup below rightly finds the id).
+    ids = iter(["a1b2c3d4"])
+    real_new_id = provider_store.new_id
+    monkeypatch.setattr(provider_store, "new_id", lambda *a: next(ids, None) or real_new_id(*a))
     status, first = api.post("/providers", json={"name": "first", "type": "openai", "envVar": "K"})
+    assert first["data"]["id"] == "a1b2c3d4"
     assert status == 201
     status, second = api.post("/providers", json={"name": first["data"]["id"], "type": "openai", "envVar": "K"})
     assert status == 201
