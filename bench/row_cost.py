@@ -20,7 +20,9 @@ import time
 import procs
 
 sys.path.insert(0, procs.ROOT)
-from inference_gateway import create_app, db, request_log  # noqa: E402
+from inference_gateway import create_app
+from inference_gateway.store import db
+from inference_gateway.store import request_log  # noqa: E402
 
 LISTING_INDEXES = ("request_log_created_id", "request_log_provider_id_created_id", "request_log_model_created_id")
 VARIANTS = {

@@ -48,7 +48,8 @@ def _measure(upstream, tmp, rounds, calls):
     os.environ[KEY_VAR] = "bench"
     sys.path.insert(0, procs.ROOT)
     import passthrough  # reads UPSTREAM_URL at import
-    from inference_gateway import create_app, request_log
+    from inference_gateway import create_app
+    from inference_gateway.store import request_log
 
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/gateway.db", "DATA_DIR": tmp, "GATEWAY_API_KEYS": ""})
     gateway, baseline = app.test_client(), passthrough.app.test_client()

@@ -22,8 +22,9 @@ from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from inference_gateway import cli, create_app, db  # noqa: E402
-from inference_gateway.models import utcnow  # noqa: E402
+from inference_gateway import cli, create_app
+from inference_gateway.store import db  # noqa: E402
+from inference_gateway.store.tables import utcnow  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROVIDERS = "openai,anthropic,google,opencode"

@@ -1,50 +1,11 @@
 """inference-gateway: one HTTP API in front of many LLM providers."""
-import logging
-
-from flask import Flask
-
-from .config import load_config
 
 __version__ = "0.1.0"
 
 
 def create_app(config=None):
-    """Build the WSGI app: defaults, then the environment, then `config` overrides."""
-    from . import api, auth, cli, db, envelope, log_spool, logs, observability, schema
-    from .resolve_cache import ResolveCache
-    from .providers import HttpSettings, ProviderSettings
+    """Build the WSGI app (inference_gateway.app.create_app); imported late so that importing a
+    translation module does not pull in Flask."""
+    from inference_gateway.app import create_app as _create_app
 
-    settings = load_config(config)
-    app = Flask(__name__)
-    app.config.update(settings)
-    app.config["MAX_CONTENT_LENGTH"] = settings["MAX_REQUEST_BYTES"]
-    app.json.sort_keys = False
-    app.json.compact = True
-    logs.configure(settings["LOG_LEVEL"], settings["LOG_FORMAT"])
-
-    app.extensions["provider_settings"] = ProviderSettings(
-        http=HttpSettings(
-            connect_timeout=settings["UPSTREAM_CONNECT_TIMEOUT"],
-            read_timeout=settings["UPSTREAM_READ_TIMEOUT"],
-            max_retries=settings["UPSTREAM_MAX_RETRIES"],
-            backoff_base=settings["UPSTREAM_RETRY_BACKOFF"],
-            retry_after_max=settings["UPSTREAM_RETRY_AFTER_MAX"],
-            pool_size=settings["UPSTREAM_POOL_SIZE"],
-        ),
-        anthropic_default_max_tokens=settings["ANTHROPIC_DEFAULT_MAX_TOKENS"],
-    )
-
-    seconds = settings["PROVIDER_CACHE_SECONDS"]
-    app.extensions["resolve_cache"] = ResolveCache(seconds) if seconds > 0 else None
-    db.init_app(app)
-    schema.create_or_migrate()
-    log_spool.configure(settings["DATA_DIR"])
-    log_spool.replay()  # rows a previous run could not store
-    db.release_all()
-    auth.init_app(app)
-    envelope.register(app)
-    api.register(app)
-    observability.init_app(app)
-    cli.init_app(app)
-    logging.getLogger(__name__).debug("app created")
-    return app
+    return _create_app(config)

@@ -3,7 +3,7 @@ import os
 
 from werkzeug.serving import run_simple
 
-from . import create_app
+from inference_gateway import create_app
 
 
 def main():

@@ -7,8 +7,10 @@ import click
 from flask.cli import AppGroup
 from peewee import PostgresqlDatabase
 
-from . import db, provider_store, usage
-from .models import RequestLog, UsageRollup, new_id, utcnow
+from inference_gateway.store import db
+from inference_gateway.store import provider_store
+from inference_gateway.store import usage
+from inference_gateway.store.tables import RequestLog, UsageRollup, new_id, utcnow
 
 usage_cli = AppGroup("usage", help="Request-log maintenance: prune old rows, generate test rows.")
 

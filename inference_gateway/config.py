@@ -53,7 +53,7 @@ def load_config(overrides=None, environ=None):
             value = default
         config[name] = _parse(value, parser) if value is not None else None
     if not config["DATABASE_URL"]:
-        config["DATABASE_URL"] = "sqlite:///" + os.path.join(config["DATA_DIR"], "inference_gateway.db")
+        config["DATABASE_URL"] = "sqlite:///" + os.path.join(config["DATA_DIR"], "inference_gateway.store.db")
     config["API_KEYS"] = [k.strip() for k in config["GATEWAY_API_KEYS"].split(",") if k.strip()]
     # Anything else a test passes (e.g. TESTING) is kept as given.
     for name, value in overrides.items():

@@ -5,8 +5,9 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
-from inference_gateway import create_app, provider_store
-from inference_gateway.db import database, make_database
+from inference_gateway import create_app
+from inference_gateway.store import provider_store
+from inference_gateway.store.db import database, make_database
 
 from .fake_upstream import FakeUpstream
 from .live import Gunicorn

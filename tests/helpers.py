@@ -1,8 +1,8 @@
 """Small helpers the app-level tests share: reading the request log and an SSE body."""
 import json
 
-from inference_gateway.db import connection
-from inference_gateway.models import RequestLog
+from inference_gateway.store.db import connection
+from inference_gateway.store.tables import RequestLog
 
 
 def log_rows(app):

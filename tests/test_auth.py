@@ -1,7 +1,7 @@
 """GATEWAY_API_KEYS protects /api routes."""
 import pytest
 
-from inference_gateway.auth import key_matches
+from inference_gateway.web.auth import key_matches
 
 P = "/api/v1/inference/providers"
 

@@ -5,7 +5,7 @@ import random
 import pytest
 from marshmallow import ValidationError
 
-from inference_gateway.schemas import _plain_chat, chat_schema, load_chat
+from inference_gateway.api.schemas import _plain_chat, chat_schema, load_chat
 
 MESSAGES = [{"role": "user", "content": "Hello"}]
 

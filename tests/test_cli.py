@@ -4,9 +4,9 @@ from datetime import timedelta
 import pytest
 from peewee import fn
 
-from inference_gateway.db import connection
-from inference_gateway.models import Provider, RequestLog, utcnow
-from inference_gateway.request_log import CallRecord, write
+from inference_gateway.store.db import connection
+from inference_gateway.store.tables import Provider, RequestLog, utcnow
+from inference_gateway.store.request_log import CallRecord, write
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from inference_gateway.config import load_config
 
 def test_defaults():
     config = load_config(environ={})
-    assert config["DATABASE_URL"] == "sqlite:///var/inference_gateway.db"
+    assert config["DATABASE_URL"] == "sqlite:///var/inference_gateway.store.db"
     assert config["API_KEYS"] == []
     assert config["MAX_AUDIO_BYTES"] == 25 * 1024 * 1024
 
@@ -19,4 +19,4 @@ def test_environment_then_overrides():
 
 def test_data_dir_moves_the_default_database():
     assert load_config(environ={"DATA_DIR": "/srv/gw"})["DATABASE_URL"] == \
-        "sqlite:////srv/gw/inference_gateway.db"
+        "sqlite:////srv/gw/inference_gateway.store.db"

@@ -47,7 +47,7 @@ def test_oversized_body_is_413_envelope(client):
 
 
 def test_unexpected_exception_hides_detail_but_logs_it(app, client, caplog, monkeypatch):
-    from inference_gateway import provider_store
+    from inference_gateway.store import provider_store
 
     def boom():
         raise RuntimeError("secret internal detail")

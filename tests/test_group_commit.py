@@ -5,8 +5,8 @@ import psycopg2
 
 from peewee import IntegrityError
 
-from inference_gateway import request_log
-from inference_gateway.request_log import CallRecord
+from inference_gateway.store import request_log
+from inference_gateway.store.request_log import CallRecord
 
 from .helpers import log_rows
 

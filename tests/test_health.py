@@ -1,8 +1,8 @@
 """Liveness and readiness probes, outside /api and without a key."""
 import pytest
 
-from inference_gateway import db
-from inference_gateway.db import make_database
+from inference_gateway.store import db
+from inference_gateway.store.db import make_database
 
 
 

@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from inference_gateway import provider_store
-from inference_gateway.db import connection, database
-from inference_gateway.models import RequestLog
+from inference_gateway.store import provider_store
+from inference_gateway.store.db import connection, database
+from inference_gateway.store.tables import RequestLog
 
 from .fake_upstream import Hang
 

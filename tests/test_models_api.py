@@ -5,8 +5,8 @@ import threading
 import pytest
 import requests
 
-from inference_gateway.db import connection
-from inference_gateway.models import ProviderModel
+from inference_gateway.store.db import connection
+from inference_gateway.store.tables import ProviderModel
 
 from .fake_upstream import Reply
 from .helpers import log_rows

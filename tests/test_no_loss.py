@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from inference_gateway.db import database, make_database
+from inference_gateway.store.db import database, make_database
 
 from .live import P, register_openai
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from inference_gateway import provider_store
+from inference_gateway.store import provider_store
 
 from .mock_provider import MockProvider, Script, chunks, completion
 

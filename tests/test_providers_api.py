@@ -120,7 +120,7 @@ def test_delete_returns_provider_and_removes_it(api):
 
 
 def test_delete_removes_synced_models_but_keeps_request_logs(api):
-    from inference_gateway.models import ProviderModel, RequestLog
+    from inference_gateway.store.tables import ProviderModel, RequestLog
 
     _, created = api.post("/providers", json=OPENAI)
     pid = created["data"]["id"]

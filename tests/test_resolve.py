@@ -1,9 +1,10 @@
 """Which provider serves a model: providerId, `name/model`, a synced model, then the prefix table."""
 import pytest
 
-from inference_gateway import errors, provider_store
-from inference_gateway.models import ProviderModel
-from inference_gateway.resolve import resolve, type_for_model
+from inference_gateway import errors
+from inference_gateway.store import provider_store
+from inference_gateway.store.tables import ProviderModel
+from inference_gateway.gateway.resolve import resolve, type_for_model
 
 
 def add(name, kind, **extra):

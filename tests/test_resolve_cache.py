@@ -5,8 +5,8 @@ import time
 import pytest
 
 from inference_gateway import create_app
-from inference_gateway.db import connection
-from inference_gateway.models import Provider
+from inference_gateway.store.db import connection
+from inference_gateway.store.tables import Provider
 
 from .helpers import log_rows
 from .mock_provider import completion

@@ -1,8 +1,9 @@
 """SQLITE_SYNCHRONOUS: the durability/throughput trade-off of the SQLite log, as configured."""
 import pytest
 
-from inference_gateway import create_app, request_log
-from inference_gateway.db import connection, database
+from inference_gateway import create_app
+from inference_gateway.store import request_log
+from inference_gateway.store.db import connection, database
 
 
 def synchronous_of(app):

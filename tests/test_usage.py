@@ -3,10 +3,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from inference_gateway import usage
-from inference_gateway.db import connection
-from inference_gateway.models import RequestLog, UsageRollup
-from inference_gateway.request_log import CallRecord, write
+from inference_gateway.store import usage
+from inference_gateway.store.db import connection
+from inference_gateway.store.tables import RequestLog, UsageRollup
+from inference_gateway.store.request_log import CallRecord, write
 
 H = datetime(2026, 3, 1, 10)
 

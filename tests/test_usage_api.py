@@ -5,10 +5,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from inference_gateway import provider_store
-from inference_gateway.db import connection
-from inference_gateway.models import RequestLog, utcnow
-from inference_gateway.request_log import CallRecord
+from inference_gateway.store import provider_store
+from inference_gateway.store.db import connection
+from inference_gateway.store.tables import RequestLog, utcnow
+from inference_gateway.store.request_log import CallRecord
 
 from .mock_provider import MockProvider, Script, completion
 

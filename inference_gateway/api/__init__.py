@@ -5,11 +5,11 @@ PREFIX = "/api/v1/inference"
 
 
 def register(app):
-    from . import embed, health, images, models, providers, transcribe, usage
-    from .chat import bp as chat_bp
+    from inference_gateway.api import embed, health, images, models, providers, transcribe, usage
+    from inference_gateway.api.chat import bp as chat_bp
 
     # chat_ws adds the WebSocket route to the chat blueprint, so it must load before that registers.
-    import_module(".chat_ws", __name__)
+    import_module("inference_gateway.api.chat_ws")
     for bp in (providers.bp, models.bp, chat_bp, embed.bp, images.bp, transcribe.bp, usage.bp):
         app.register_blueprint(bp, url_prefix=PREFIX)
     # Health and metrics live outside /api: no envelope prefix, no API key for probes.

@@ -5,11 +5,14 @@ from contextlib import contextmanager
 from flask import current_app, g
 from marshmallow import ValidationError
 
-from .. import db, errors, provider_store, request_log
-from ..envelope import bad_request_from
-from ..request_log import CallRecord, capture_body
-from ..resolve import resolve
-from .common import json_body
+from inference_gateway import errors
+from inference_gateway.store import db
+from inference_gateway.store import provider_store
+from inference_gateway.store import request_log
+from inference_gateway.web.envelope import bad_request_from
+from inference_gateway.store.request_log import CallRecord, capture_body
+from inference_gateway.gateway.resolve import resolve
+from inference_gateway.api.common import json_body
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,11 @@
 """Chat: JSON completion, SSE stream, and the WebSocket route."""
 from flask import Blueprint, Response
 
-from ..chat import ChatStream, chat_request
-from ..envelope import encode_json, ok
-from ..schemas import load_chat
-from .calls import keep_response, logged_call, open_adapter
-from .common import json_body
+from inference_gateway.gateway.chat import ChatStream, chat_request
+from inference_gateway.web.envelope import encode_json, ok
+from inference_gateway.api.schemas import load_chat
+from inference_gateway.api.calls import keep_response, logged_call, open_adapter
+from inference_gateway.api.common import json_body
 
 bp = Blueprint("chat", __name__)
 

@@ -6,10 +6,11 @@ import threading
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
-from .. import db, errors
-from ..chat import error_event
-from .calls import logged_call
-from .chat import bp, encode_event, open_stream
+from inference_gateway import errors
+from inference_gateway.store import db
+from inference_gateway.gateway.chat import error_event
+from inference_gateway.api.calls import logged_call
+from inference_gateway.api.chat import bp, encode_event, open_stream
 
 sock = Sock()
 

@@ -2,7 +2,7 @@
 from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import errors
+from inference_gateway import errors
 
 
 def body_too_large():

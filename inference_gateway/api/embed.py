@@ -1,10 +1,10 @@
 """Embeddings: one vector per input, in input order."""
 from flask import Blueprint
 
-from ..envelope import ok
-from ..schemas import embed_schema
-from ..types import EmbedRequest
-from .calls import keep_response, logged_call, open_json_call
+from inference_gateway.web.envelope import ok
+from inference_gateway.api.schemas import embed_schema
+from inference_gateway.types import EmbedRequest
+from inference_gateway.api.calls import keep_response, logged_call, open_json_call
 
 bp = Blueprint("embed", __name__)
 

@@ -5,8 +5,11 @@ from flask import Blueprint, Response, current_app
 from peewee import DatabaseError, InterfaceError
 from playhouse.pool import MaxConnectionsExceeded
 
-from .. import auth, db, errors, metrics
-from ..envelope import ok
+from inference_gateway import errors
+from inference_gateway.web import auth
+from inference_gateway.store import db
+from inference_gateway.web import metrics
+from inference_gateway.web.envelope import ok
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """Image generation: base64 images (or URLs where the provider only gives those)."""
 from flask import Blueprint
 
-from ..envelope import ok
-from ..schemas import image_schema
-from ..types import ImageRequest
-from .calls import keep_response, logged_call, open_json_call
+from inference_gateway.web.envelope import ok
+from inference_gateway.api.schemas import image_schema
+from inference_gateway.types import ImageRequest
+from inference_gateway.api.calls import keep_response, logged_call, open_json_call
 
 bp = Blueprint("images", __name__)
 

@@ -1,11 +1,12 @@
 """Models resource: sync a provider's list, and list what is synced."""
 from flask import Blueprint, request
 
-from .. import model_sync, provider_store
-from ..envelope import ok
-from ..model_schemas import listing_filter, sync_target
-from .calls import keep_response, logged_call, provider_settings
-from .common import json_body
+from inference_gateway.gateway import model_sync
+from inference_gateway.store import provider_store
+from inference_gateway.web.envelope import ok
+from inference_gateway.api.model_schemas import listing_filter, sync_target
+from inference_gateway.api.calls import keep_response, logged_call, provider_settings
+from inference_gateway.api.common import json_body
 
 bp = Blueprint("models", __name__)
 

@@ -1,10 +1,10 @@
 """Providers resource: register, list, get, update, delete."""
 from flask import Blueprint
 
-from .. import provider_store
-from ..envelope import ok
-from ..schemas import provider_schema
-from .common import json_body
+from inference_gateway.store import provider_store
+from inference_gateway.web.envelope import ok
+from inference_gateway.api.schemas import provider_schema
+from inference_gateway.api.common import json_body
 
 bp = Blueprint("providers", __name__)
 

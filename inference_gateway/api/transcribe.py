@@ -1,11 +1,11 @@
 """Transcription: base64 audio in JSON, or a multipart upload; the audio stays in memory only."""
 from flask import Blueprint, current_app
 
-from ..audio import filename_for
-from ..envelope import ok
-from ..types import TranscribeRequest
-from .calls import keep_response, logged_call, open_adapter
-from .transcribe_input import read_request
+from inference_gateway.api.audio import filename_for
+from inference_gateway.web.envelope import ok
+from inference_gateway.types import TranscribeRequest
+from inference_gateway.api.calls import keep_response, logged_call, open_adapter
+from inference_gateway.api.transcribe_input import read_request
 
 bp = Blueprint("transcribe", __name__)
 

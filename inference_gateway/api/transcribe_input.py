@@ -3,11 +3,11 @@ from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 
-from .. import errors
-from ..audio import MemoryParts, decode_base64, take_bytes
-from ..request_log import capture_body
-from ..schemas import transcribe_form_schema, transcribe_schema
-from .common import body_too_large, json_body
+from inference_gateway import errors
+from inference_gateway.api.audio import MemoryParts, decode_base64, take_bytes
+from inference_gateway.store.request_log import capture_body
+from inference_gateway.api.schemas import transcribe_form_schema, transcribe_schema
+from inference_gateway.api.common import body_too_large, json_body
 
 MULTIPART = "multipart/form-data"
 FILE = "file"

@@ -5,8 +5,9 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from .. import errors, usage
-from ..envelope import ok
+from inference_gateway import errors
+from inference_gateway.store import usage
+from inference_gateway.web.envelope import ok
 
 bp = Blueprint("usage", __name__)
 

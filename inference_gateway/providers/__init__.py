@@ -1,11 +1,11 @@
 """Provider adapters: one module per provider type, and the registry from type to class."""
-from .anthropic import AnthropicProvider
-from .base import Provider, ProviderSettings, UpstreamFailure
-from .google import GoogleProvider
-from .http import HttpSettings
-from .openai import OpenAIProvider
-from .openai_compatible import OpenAICompatibleProvider
-from .opencode import OpenCodeProvider
+from inference_gateway.providers.anthropic import AnthropicProvider
+from inference_gateway.providers.base import Provider, ProviderSettings, UpstreamFailure
+from inference_gateway.providers.google import GoogleProvider
+from inference_gateway.providers.http import HttpSettings
+from inference_gateway.providers.openai import OpenAIProvider
+from inference_gateway.providers.openai_compatible import OpenAICompatibleProvider
+from inference_gateway.providers.opencode import OpenCodeProvider
 
 PROVIDER_TYPES = {
     cls.type: cls

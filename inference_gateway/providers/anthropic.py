@@ -1,7 +1,7 @@
 """Anthropic adapter."""
-from ..types import ModelInfo
-from . import anthropic_format as fmt
-from .base import Provider
+from inference_gateway.types import ModelInfo
+from inference_gateway.providers import anthropic_format as fmt
+from inference_gateway.providers.base import Provider
 
 PAGE_SIZE = 1000  # the largest `limit` GET /models accepts
 

@@ -1,8 +1,8 @@
 """Anthropic Messages wire format: pure translation, shared by the Anthropic and OpenCode adapters."""
-from .. import errors
-from ..types import Chunk, Completion, Usage
-from .base import UpstreamFailure
-from .common import header, int_or_zero, role_and_content, stream_cut, system_texts
+from inference_gateway import errors
+from inference_gateway.types import Chunk, Completion, Usage
+from inference_gateway.providers.base import UpstreamFailure
+from inference_gateway.providers.common import header, int_or_zero, role_and_content, stream_cut, system_texts
 
 API_VERSION = "2023-06-01"
 # Anthropic's temperature range is 0-1 where OpenAI's and Gemini's (and so the API's) is 0-2.

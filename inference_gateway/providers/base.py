@@ -9,9 +9,9 @@ from typing import Optional
 
 import requests
 
-from .. import errors
-from .http import HttpSettings, backoff_delay, get_session, parse_retry_after, send
-from .sse import SSEParser, is_final
+from inference_gateway import errors
+from inference_gateway.providers.http import HttpSettings, backoff_delay, get_session, parse_retry_after, send
+from inference_gateway.providers.sse import SSEParser, is_final
 
 log = logging.getLogger(__name__)
 

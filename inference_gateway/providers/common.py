@@ -1,5 +1,5 @@
 """Small helpers the wire-format modules share."""
-from .. import errors
+from inference_gateway import errors
 
 
 def role_and_content(message):

@@ -1,10 +1,10 @@
 """Google Gemini adapter."""
 from dataclasses import replace
 
-from .. import errors
-from ..types import Embeddings, Images, ModelInfo, Usage
-from . import google_format as fmt
-from .base import Provider
+from inference_gateway import errors
+from inference_gateway.types import Embeddings, Images, ModelInfo, Usage
+from inference_gateway.providers import google_format as fmt
+from inference_gateway.providers.base import Provider
 
 PAGE_SIZE = 1000  # the largest pageSize GET /models accepts
 # ":batchEmbedContents" refuses more ("at most 100 requests can be in one batch"); our API takes 2048.

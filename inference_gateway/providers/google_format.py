@@ -1,10 +1,10 @@
 """Gemini API wire format: pure translation, shared by the Google and OpenCode adapters."""
 from math import gcd
 
-from .. import errors
-from ..types import Chunk, Completion, Image, Usage
-from .base import UpstreamFailure
-from .common import int_or_zero, role_and_content, stream_cut, system_texts
+from inference_gateway import errors
+from inference_gateway.types import Chunk, Completion, Image, Usage
+from inference_gateway.providers.base import UpstreamFailure
+from inference_gateway.providers.common import int_or_zero, role_and_content, stream_cut, system_texts
 
 FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length"}
 FILTERED = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",

@@ -2,12 +2,12 @@
 import mimetypes
 import re
 
-from .. import errors
-from ..types import Image, Images, ModelInfo, Transcription, Usage
-from . import openai_format as fmt
-from .base import Provider
-from .common import int_or_zero
-from .multipart import MultipartBody
+from inference_gateway import errors
+from inference_gateway.types import Image, Images, ModelInfo, Transcription, Usage
+from inference_gateway.providers import openai_format as fmt
+from inference_gateway.providers.base import Provider
+from inference_gateway.providers.common import int_or_zero
+from inference_gateway.providers.multipart import MultipartBody
 
 GPT_IMAGE_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
 # Accepted sizes per image model family (OpenAI spec, CreateImageRequest.size).

@@ -1,7 +1,7 @@
 """OpenAI-compatible adapter (vLLM, Ollama, llama.cpp, LM Studio, ...): the OpenAI format,
 with the choices that suit servers other than OpenAI's."""
-from .. import errors
-from .openai import OpenAIProvider
+from inference_gateway import errors
+from inference_gateway.providers.openai import OpenAIProvider
 
 
 def compatible_capabilities(model_id):

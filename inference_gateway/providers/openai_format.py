@@ -1,9 +1,9 @@
 """OpenAI wire format (chat completions, embeddings, errors): pure translation, shared by the
 OpenAI, OpenAI-compatible and OpenCode adapters."""
-from .. import errors
-from ..types import Chunk, Completion, Embeddings, Usage
-from .base import UpstreamFailure
-from .common import header, int_or_zero, role_and_content, stream_cut
+from inference_gateway import errors
+from inference_gateway.types import Chunk, Completion, Embeddings, Usage
+from inference_gateway.providers.base import UpstreamFailure
+from inference_gateway.providers.common import header, int_or_zero, role_and_content, stream_cut
 
 FINISH_REASONS = {"stop": "stop", "length": "length", "content_filter": "content_filter",
                   "tool_calls": "tool_calls", "function_call": "tool_calls"}

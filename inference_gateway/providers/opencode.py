@@ -1,10 +1,10 @@
 """OpenCode Zen adapter: one key, three wire formats chosen by model family."""
 from dataclasses import replace
 
-from .. import errors
-from ..types import ModelInfo
-from . import anthropic_format, google_format, openai_format
-from .base import Provider
+from inference_gateway import errors
+from inference_gateway.types import ModelInfo
+from inference_gateway.providers import anthropic_format, google_format, openai_format
+from inference_gateway.providers.base import Provider
 
 ANTHROPIC, GOOGLE, OPENAI = "anthropic", "google", "openai"
 

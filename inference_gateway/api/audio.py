@@ -5,7 +5,7 @@ import io
 import os
 import re
 
-from . import errors
+from inference_gateway import errors
 
 # What OpenAI's /audio/transcriptions accepts (and whisper servers follow).
 EXTENSIONS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")

@@ -4,8 +4,10 @@ import json
 import pytest
 from peewee import OperationalError
 
-from inference_gateway import create_app, log_spool, request_log
-from inference_gateway.db import database
+from inference_gateway import create_app
+from inference_gateway.store import spool
+from inference_gateway.store import request_log
+from inference_gateway.store.db import database
 
 from .helpers import log_rows, sse_events
 from .mock_provider import chunks, completion
@@ -32,7 +34,7 @@ def outage(monkeypatch):
 
 def spooled():
     try:
-        with open(log_spool.path(), encoding="utf-8") as f:
+        with open(spool.path(), encoding="utf-8") as f:
             return [json.loads(line) for line in f]
     except FileNotFoundError:
         return []
@@ -74,7 +76,7 @@ def test_a_call_refused_for_a_real_outage_spools_its_error_row(app, api, databas
 def test_the_next_start_stores_a_previous_runs_spool(app, app_config):
     row = request_log.CallRecord(endpoint="chat", model="gpt-4o", input_tokens=7, output_tokens=3)
     row.finish()
-    assert log_spool.spool(row.row())
+    assert spool.spool(row.row())
     database.close() if not database.is_closed() else None
     restarted = create_app(app_config)
     [stored] = log_rows(restarted)
@@ -85,10 +87,10 @@ def test_the_next_start_stores_a_previous_runs_spool(app, app_config):
 def test_a_row_already_stored_is_not_doubled_and_a_cut_line_is_set_aside(app):
     record = request_log.CallRecord(endpoint="embed", model="text-embedding-3-small", input_tokens=4)
     request_log.write(record)
-    log_spool.spool(record.row())
-    with open(log_spool.path(), "a", encoding="utf-8") as f:
+    spool.spool(record.row())
+    with open(spool.path(), "a", encoding="utf-8") as f:
         f.write('{"id": "cut-by-a-cr')  # a crash in the middle of an append
-    assert log_spool.replay() == 1
+    assert spool.replay() == 1
     assert [row.id for row in log_rows(app)] == [record.id]
-    with open(log_spool.path() + ".rejected", encoding="utf-8") as f:
+    with open(spool.path() + ".rejected", encoding="utf-8") as f:
         assert f.read() == '{"id": "cut-by-a-cr'

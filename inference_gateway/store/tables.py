@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from peewee import (BigAutoField, BigIntegerField, BooleanField, CharField, DateTimeField, ForeignKeyField,
                     IntegerField, Model, PostgresqlDatabase, TextField)
 
-from .db import database
+from inference_gateway.store.db import database
 
 
 def utcnow():

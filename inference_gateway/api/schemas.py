@@ -3,7 +3,7 @@ import math
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from .providers import PROVIDER_TYPES, TYPE_ALIASES
+from inference_gateway.providers import PROVIDER_TYPES, TYPE_ALIASES
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 ENV_VAR_PATTERN = r"^[A-Z_][A-Z0-9_]*$"

@@ -1,12 +1,13 @@
 """Tables are created on first start with a recorded version; SQLite runs in WAL mode."""
-from inference_gateway import create_app, schema
-from inference_gateway.db import database
-from inference_gateway.models import Provider, SchemaVersion
+from inference_gateway import create_app
+from inference_gateway.store import migrations
+from inference_gateway.store.db import database
+from inference_gateway.store.tables import Provider, SchemaVersion
 
 
 def test_first_start_records_schema_version(app):
     with database.connection_context():
-        assert schema.current_version() == schema.CURRENT_VERSION
+        assert migrations.current_version() == migrations.CURRENT_VERSION
 
 
 def test_restart_keeps_data_and_version(app_config):
@@ -21,11 +22,11 @@ def test_restart_keeps_data_and_version(app_config):
 
 def test_migrations_run_once_in_order(app, monkeypatch):
     applied = []
-    monkeypatch.setattr(schema, "MIGRATIONS", [(2, lambda m: applied.append(2)),
+    monkeypatch.setattr(migrations, "MIGRATIONS", [(2, lambda m: applied.append(2)),
                                                (3, lambda m: applied.append(3))])
-    monkeypatch.setattr(schema, "CURRENT_VERSION", 3)
-    assert schema.create_or_migrate() == 3
-    assert schema.create_or_migrate() == 3
+    monkeypatch.setattr(migrations, "CURRENT_VERSION", 3)
+    assert migrations.create_or_migrate() == 3
+    assert migrations.create_or_migrate() == 3
     assert applied == [2, 3]
 
 
@@ -44,4 +45,4 @@ def test_default_database_is_created_under_data_dir(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     create_app()
-    assert (tmp_path / "data" / "inference_gateway.db").exists()
+    assert (tmp_path / "data" / "inference_gateway.store.db").exists()

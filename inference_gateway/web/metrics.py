@@ -9,7 +9,7 @@ import threading
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from . import events
+from inference_gateway import events
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 NO_PROVIDER = "none"

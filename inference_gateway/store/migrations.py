@@ -4,8 +4,8 @@ import time
 
 from peewee import DatabaseError
 
-from .db import database
-from .models import TABLES, SchemaVersion
+from inference_gateway.store.db import database
+from inference_gateway.store.tables import TABLES, SchemaVersion
 
 log = logging.getLogger(__name__)
 

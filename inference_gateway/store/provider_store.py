@@ -3,11 +3,12 @@ import os
 
 from peewee import IntegrityError
 
-from . import errors, resolve_cache
-from .db import PreparedSQL, database
-from .models import Provider, ProviderModel, new_id, utcnow
-from .providers import PROVIDER_TYPES
-from .types import ProviderConfig
+from inference_gateway import errors
+from inference_gateway.store import resolve_cache
+from inference_gateway.store.db import PreparedSQL, database
+from inference_gateway.store.tables import Provider, ProviderModel, new_id, utcnow
+from inference_gateway.providers import PROVIDER_TYPES
+from inference_gateway.types import ProviderConfig
 
 FIELDS = ("name", "type", "default_model", "env_var", "base_url")
 

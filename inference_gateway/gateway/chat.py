@@ -1,9 +1,10 @@
 """Chat orchestration: one completion, or one stream turned into the API's events."""
 import logging
 
-from . import errors, events, request_log
-from .request_log import CANCELLED
-from .types import ChatRequest, Message
+from inference_gateway import errors, events
+from inference_gateway.store import request_log
+from inference_gateway.store.request_log import CANCELLED
+from inference_gateway.types import ChatRequest, Message
 
 log = logging.getLogger(__name__)
 

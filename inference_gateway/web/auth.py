@@ -4,7 +4,7 @@ import logging
 
 from flask import request
 
-from . import errors
+from inference_gateway import errors
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ applies here when the entry expires, after PROVIDER_CACHE_SECONDS. Failures are 
 provider registered anywhere serves its first call at once."""
 import time
 
-from .db import database
+from inference_gateway.store.db import database
 
 # Entries kept at most; a flood of distinct model names empties the cache rather than growing it.
 MAX_ENTRIES = 4096

@@ -15,8 +15,8 @@ import time
 from contextlib import contextmanager
 from datetime import datetime
 
-from . import db
-from .models import RequestLog
+from inference_gateway.store import db
+from inference_gateway.store.tables import RequestLog
 
 log = logging.getLogger(__name__)
 

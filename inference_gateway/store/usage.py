@@ -12,10 +12,12 @@ from typing import Optional
 
 from peewee import Case, Tuple, fn
 
-from . import db, errors, provider_store
-from .models import Provider, RequestLog, UsageRollup, utcnow
-from .provider_store import iso
-from .request_log import CANCELLED, ERROR, SUCCESS
+from inference_gateway import errors
+from inference_gateway.store import db
+from inference_gateway.store import provider_store
+from inference_gateway.store.tables import Provider, RequestLog, UsageRollup, utcnow
+from inference_gateway.store.provider_store import iso
+from inference_gateway.store.request_log import CANCELLED, ERROR, SUCCESS
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 
 from peewee import SqliteDatabase, chunked
 
-from . import errors, resolve_cache
-from .db import database, release
-from .models import Provider, ProviderModel, new_id, utcnow
-from .provider_store import iso
+from inference_gateway import errors
+from inference_gateway.store import resolve_cache
+from inference_gateway.store.db import database, release
+from inference_gateway.store.tables import Provider, ProviderModel, new_id, utcnow
+from inference_gateway.store.provider_store import iso
 
 log = logging.getLogger(__name__)
 

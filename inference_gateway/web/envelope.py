@@ -8,8 +8,8 @@ from flask.json.provider import DefaultJSONProvider
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from . import errors
-from .db import DATABASE_DOWN
+from inference_gateway import errors
+from inference_gateway.store.db import DATABASE_DOWN
 
 log = logging.getLogger(__name__)
 

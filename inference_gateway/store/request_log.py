@@ -8,8 +8,10 @@ from typing import Optional
 
 from peewee import OperationalError
 
-from . import db, events, log_spool
-from .models import RequestLog, new_id, utcnow
+from inference_gateway import events
+from inference_gateway.store import db
+from inference_gateway.store import spool
+from inference_gateway.store.tables import RequestLog, new_id, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +253,7 @@ def write(record: CallRecord, attempts=5):
     """Insert the row in its own connection context (streams end after the request is gone).
 
     SQLite's busy timeout absorbs lock contention; a rare 'database is locked' past it is retried
-    rather than losing the row. A database that stays down gets the row spooled to disk (log_spool)
+    rather than losing the row. A database that stays down gets the row spooled to disk (spool)
     instead: the call has its answer, and the row is stored once the database is back."""
     global open_calls
     open_calls -= 1  # from here on its row is queued or written, not one the writer waits for
@@ -263,12 +265,12 @@ def write(record: CallRecord, attempts=5):
             if attempt < attempts - 1:
                 time.sleep(0.05 * (attempt + 1))
                 continue
-            if not log_spool.spool(record.row()):
+            if not spool.spool(record.row()):
                 log.exception("could not write request log row %s", record.id)
                 raise
-            log.error("database unavailable: request log row %s spooled to %s", record.id, log_spool.path())
+            log.error("database unavailable: request log row %s spooled to %s", record.id, spool.path())
         else:
-            log_spool.replay_if_due()
+            spool.replay_if_due()
         break
     events.call_finished.send(record)
     return record

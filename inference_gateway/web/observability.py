@@ -7,7 +7,7 @@ import time
 from flask import g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import metrics
+from inference_gateway.web import metrics
 
 log = logging.getLogger("inference_gateway.access")
 

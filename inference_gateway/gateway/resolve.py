@@ -1,8 +1,9 @@
 """Which provider serves a request: explicit providerId, `name/model`, a synced model, or the prefix table."""
 import re
 
-from . import errors, provider_store
-from .models import Provider, ProviderModel
+from inference_gateway import errors
+from inference_gateway.store import provider_store
+from inference_gateway.store.tables import Provider, ProviderModel
 
 # The reference's auto-resolution table, widened to the families each provider serves today.
 PREFIX_TABLE = [

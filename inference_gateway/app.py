@@ -1,0 +1,49 @@
+"""The application factory: settings, database, blueprints and error handlers, wired in one place."""
+import logging
+
+from flask import Flask
+
+from inference_gateway import api, cli
+from inference_gateway.config import load_config
+from inference_gateway.providers import HttpSettings, ProviderSettings
+from inference_gateway.store import db, migrations, spool
+from inference_gateway.store.resolve_cache import ResolveCache
+from inference_gateway.web import auth, envelope, logs, observability
+
+
+def create_app(config=None):
+    """Build the WSGI app: defaults, then the environment, then `config` overrides."""
+    settings = load_config(config)
+    app = Flask(__name__)
+    app.config.update(settings)
+    app.config["MAX_CONTENT_LENGTH"] = settings["MAX_REQUEST_BYTES"]
+    app.json.sort_keys = False
+    app.json.compact = True
+    logs.configure(settings["LOG_LEVEL"], settings["LOG_FORMAT"])
+
+    app.extensions["provider_settings"] = ProviderSettings(
+        http=HttpSettings(
+            connect_timeout=settings["UPSTREAM_CONNECT_TIMEOUT"],
+            read_timeout=settings["UPSTREAM_READ_TIMEOUT"],
+            max_retries=settings["UPSTREAM_MAX_RETRIES"],
+            backoff_base=settings["UPSTREAM_RETRY_BACKOFF"],
+            retry_after_max=settings["UPSTREAM_RETRY_AFTER_MAX"],
+            pool_size=settings["UPSTREAM_POOL_SIZE"],
+        ),
+        anthropic_default_max_tokens=settings["ANTHROPIC_DEFAULT_MAX_TOKENS"],
+    )
+
+    seconds = settings["PROVIDER_CACHE_SECONDS"]
+    app.extensions["resolve_cache"] = ResolveCache(seconds) if seconds > 0 else None
+    db.init_app(app)
+    migrations.create_or_migrate()
+    spool.configure(settings["DATA_DIR"])
+    spool.replay()  # rows a previous run could not store
+    db.release_all()
+    auth.init_app(app)
+    envelope.register(app)
+    api.register(app)
+    observability.init_app(app)
+    cli.init_app(app)
+    logging.getLogger(__name__).debug("app created")
+    return app
