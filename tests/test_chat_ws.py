@@ -3,8 +3,10 @@ import json
 import threading
 
 import pytest
+import requests
 import websocket
 
+from inference_gateway.store.db import database
 from inference_gateway.types import Chunk
 
 from .helpers import log_rows as rows
@@ -106,3 +108,24 @@ def test_socket_needs_the_api_key_when_set(app_config, tmp_path):
         sock.close()
     finally:
         server.shutdown()
+
+
+def test_open_sockets_hold_no_database_connection(app, live_server, script, openai, monkeypatch):
+    # A pool of 2 whose waiters give up after 0.5 s, and more sockets than that left open, each
+    # having made a call: the next call on each (and a plain REST call) still gets a connection.
+    monkeypatch.setattr(database.obj, "_max_connections", 2)
+    monkeypatch.setattr(database.obj, "_wait_timeout", 0.5)
+    app.extensions["resolve_cache"] = None  # every call resolves, so every call takes a connection
+    url = live_server.url.replace("http", "ws") + "/api/v1/inference/chat/ws"
+    sockets = [websocket.create_connection(url, timeout=5) for _ in range(4)]
+    try:
+        for _ in range(2):
+            for sock in sockets:
+                script.enqueue(chunks("hi"))
+                sock.send(json.dumps(HELLO))
+                assert receive_until_end(sock)[-1]["type"] == "message_stop"
+        assert requests.get(live_server.url + "/api/v1/inference/providers", timeout=5).status_code == 200
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert [r.status for r in rows(app)] == ["success"] * 8

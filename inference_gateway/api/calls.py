@@ -1,20 +1,13 @@
-"""The frame every proxied call runs in: one request-log row, the adapter, the settings."""
-import logging
+"""The HTTP side of a proxied call: its record on `g`, bodies as JSON, schema errors as 400s."""
 from contextlib import contextmanager
 
 from flask import current_app, g
 from marshmallow import ValidationError
 
-from inference_gateway import errors
-from inference_gateway.store import db
-from inference_gateway.store import provider_store
-from inference_gateway.store import request_log
-from inference_gateway.web.envelope import bad_request_from
+from inference_gateway.gateway import calls
 from inference_gateway.store.request_log import CallRecord, capture_body
-from inference_gateway.gateway.resolve import resolve
+from inference_gateway.web.envelope import bad_request_from
 from inference_gateway.api.common import json_body
-
-log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -22,22 +15,11 @@ def logged_call(endpoint, body=None):
     """Yield a CallRecord; write it when the block ends (unless a stream took it over)."""
     record = CallRecord(endpoint=endpoint, request_body=capture_body(body, current_app.config))
     g.call_record = record
-    try:
+    with calls.recorded(record):
         try:
             yield record
         except ValidationError as exc:
             raise bad_request_from(exc) from None
-        except db.DATABASE_DOWN as exc:
-            raise errors.database_unavailable(exc) from exc
-    except errors.GatewayError as exc:
-        record.fail(exc)
-        raise
-    except Exception:
-        record.fail(errors.GatewayError("internal error"))
-        raise
-    finally:
-        if not record.deferred or record.status != request_log.SUCCESS:
-            request_log.write(record)
 
 
 def provider_settings():
@@ -45,18 +27,9 @@ def provider_settings():
 
 
 def open_adapter(record, model, provider_ref):
-    """Resolve the provider for this call and return (provider, model, adapter), noting them on the record."""
-    record.model = model
-    try:
-        provider, model = resolve(model, provider_ref, current_app.extensions["resolve_cache"])
-    finally:
-        # The upstream may take minutes (a slow first byte, a long stream): holding a pooled
-        # connection that long let a burst of streams exhaust the pool. The log row takes its own.
-        db.release()
-    record.set_provider(provider, model)
-    adapter = provider_store.adapter_for(provider, provider_settings())
-    record.adapter = adapter
-    return provider, model, adapter
+    """(provider, model, adapter) for this call, with the app's resolve cache and provider settings."""
+    return calls.open_adapter(record, model, provider_ref, current_app.extensions["resolve_cache"],
+                              provider_settings())
 
 
 def keep_response(record, data):

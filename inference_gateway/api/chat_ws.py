@@ -3,15 +3,17 @@ import json
 import queue
 import threading
 
+from flask import Blueprint
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
 from inference_gateway import errors
-from inference_gateway.store import db
 from inference_gateway.gateway.chat import error_event
 from inference_gateway.api.calls import logged_call
-from inference_gateway.api.chat import bp, encode_event, open_stream
+from inference_gateway.api.chat import encode_event, open_stream
 
+# Its own blueprint, registered with the others in api.register (same /chat/ws path under the prefix).
+bp = Blueprint("chat_ws", __name__)
 sock = Sock()
 
 FRAME_HINT = 'each frame must be a JSON object: a chat request or {"type": "cancel"}'
@@ -90,9 +92,8 @@ def run_one(ws, reader, body):
 
 @sock.route("/chat/ws", bp=bp)
 def chat_ws(ws):
-    # A socket may stay open for hours: do not hold a database connection for its lifetime.
-    if not db.database.is_closed():
-        db.database.close()
+    # A socket may stay open for hours: it holds no database connection (each call gives back the
+    # one its resolution took, and the log row is written on the writer's own).
     reader = FrameReader(ws)
     while (item := reader.frames.get()) is not None:
         if isinstance(item, errors.GatewayError):

@@ -2,8 +2,6 @@
 import logging
 
 from flask import Blueprint, Response, current_app
-from peewee import DatabaseError, InterfaceError
-from playhouse.pool import MaxConnectionsExceeded
 
 from inference_gateway import errors
 from inference_gateway.web import auth
@@ -26,9 +24,8 @@ def healthz():
 def readyz():
     """The database answers a query; 503 SERVICE_UNAVAILABLE when it does not."""
     try:
-        with db.connection():
-            db.database.execute_sql("SELECT 1").fetchone()
-    except (DatabaseError, InterfaceError, MaxConnectionsExceeded) as exc:
+        db.ping()
+    except db.DATABASE_FAILED as exc:
         log.warning("readiness check failed: %s: %s", type(exc).__name__, exc)
         raise errors.database_unavailable(exc) from None
     return ok({"status": "ready", "database": "ok"})

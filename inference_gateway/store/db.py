@@ -3,14 +3,16 @@ import os
 from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
-from peewee import (DatabaseProxy, DataError, IntegrityError, InterfaceError, OperationalError, PostgresqlDatabase,
-                    SqliteDatabase, __exception_wrapper__)
+from peewee import (DatabaseError, DatabaseProxy, DataError, IntegrityError, InterfaceError, OperationalError,
+                    PostgresqlDatabase, SqliteDatabase, __exception_wrapper__)
 from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase, PooledSqliteDatabase
 
 database = DatabaseProxy()
 
 # What an unreachable, restarting or exhausted database raises: retried, spooled, answered 503.
 DATABASE_DOWN = (OperationalError, InterfaceError, MaxConnectionsExceeded)
+# Anything a query can fail with (a corrupt SQLite file raises a bare DatabaseError): not ready.
+DATABASE_FAILED = (DatabaseError,) + DATABASE_DOWN
 
 # PRAGMA synchronous values, weakest first. In WAL mode NORMAL syncs only at checkpoints: a commit
 # survives the process crashing but not the machine losing power; FULL syncs the WAL on every commit.
@@ -77,6 +79,23 @@ def connection():
         yield database
     finally:
         release()
+
+
+@contextmanager
+def brief():
+    """Queries whose connection goes back to the pool when the block ends: for work that then
+    waits on something else for long (an upstream call, a WebSocket), so that a burst of slow
+    calls cannot exhaust the pool. A transaction or an enclosing `connection_context()` keeps it."""
+    try:
+        yield database
+    finally:
+        release()
+
+
+def ping():
+    """Run one query: raises one of DATABASE_FAILED when the database cannot answer it."""
+    with connection():
+        database.execute_sql("SELECT 1").fetchone()
 
 
 def release_all():

@@ -1,0 +1,39 @@
+"""The frame every proxied call runs in, whatever the surface: its log row and its provider."""
+from contextlib import contextmanager
+
+from inference_gateway import errors
+from inference_gateway.gateway.resolve import resolve
+from inference_gateway.store import db, provider_store, request_log
+
+
+@contextmanager
+def recorded(record):
+    """Run one call: a failure is noted on `record`, a database outage becomes a 503, and the row
+    is written when the block ends (unless a stream took it over and writes it when it ends)."""
+    try:
+        try:
+            yield record
+        except db.DATABASE_DOWN as exc:
+            raise errors.database_unavailable(exc) from exc
+    except errors.GatewayError as exc:
+        record.fail(exc)
+        raise
+    except Exception:
+        record.fail(errors.GatewayError("internal error"))
+        raise
+    finally:
+        if not record.deferred or record.status != request_log.SUCCESS:
+            request_log.write(record)
+
+
+def open_adapter(record, model, provider_ref, cache, settings):
+    """Resolve the provider for this call and return (provider, model, adapter), noting them on the record."""
+    record.model = model
+    # The upstream may take minutes (a slow first byte, a long stream): holding a pooled
+    # connection that long let a burst of streams exhaust the pool. The log row takes its own.
+    with db.brief():
+        provider, model = resolve(model, provider_ref, cache)
+    record.set_provider(provider, model)
+    adapter = provider_store.adapter_for(provider, settings)
+    record.adapter = adapter
+    return provider, model, adapter
