@@ -5,30 +5,45 @@ BIN := $(VENV)/bin
 PORT ?= 3000
 NGINX_PORT ?= 8080
 
-.PHONY: install install-test install-prism run serve nginx test lint bench bench-smoke install-bench clean
+# setuptools prints a warning block on every editable install; it says nothing about this project.
+PIP_INSTALL := PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip install -q
+
+.PHONY: install install-test install-prism run serve nginx prune test lint bench bench-smoke install-bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-install: $(BIN)/python
-	$(BIN)/pip install -q -e .
+# Each extra is installed again only when the package's metadata changes (a stamp file per extra),
+# so `make run` starts at once after the first time.
+$(VENV)/.installed-%: setup.cfg setup.py | $(BIN)/python
+	$(PIP_INSTALL) -e '.$(if $(filter base,$*),,[$*])'
+	@touch $@
 
-install-test: $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
+install: $(VENV)/.installed-base
+
+install-test: $(VENV)/.installed-test
 
 run: install
-	PORT=$(PORT) $(BIN)/python -m inference_gateway
+	@PORT=$(PORT) $(BIN)/python -m inference_gateway
 
 serve: install
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 # gunicorn on PORT behind nginx on NGINX_PORT (deploy/nginx.conf); Ctrl-C stops both.
+# gunicorn runs in its own session, so the terminal's Ctrl-C reaches nginx and this shell only:
+# the shell then stops gunicorn gracefully (SIGTERM to the master), instead of the interrupt hitting
+# every gevent worker at once (each printed a SystemExit traceback).
 nginx: install
 	@command -v nginx >/dev/null || { echo "nginx is not installed: apt-get install nginx"; exit 1; }
-	PORT=$(PORT) TRUSTED_PROXIES=1 $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app & gunicorn=$$!; \
-	trap 'kill $$gunicorn 2>/dev/null' EXIT INT TERM; \
+	@PORT=$(PORT) TRUSTED_PROXIES=1 setsid $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app & gunicorn=$$!; \
+	trap 'kill -TERM $$gunicorn 2>/dev/null; wait $$gunicorn; exit 0' EXIT INT TERM; \
 	$(BIN)/python deploy/nginx.py run --listen 127.0.0.1:$(NGINX_PORT) --upstream 127.0.0.1:$(PORT) --prefix var/nginx
+
+# Delete request-log rows older than USAGE_RETENTION_DAYS now (DAYS=30 for any other age); the
+# same as `.venv/bin/flask --app wsgi usage prune`, which needs no activated venv either.
+prune: install
+	$(BIN)/flask --app wsgi usage prune $(if $(DAYS),--days $(DAYS))
 
 test: install-test install-prism
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -50,8 +65,7 @@ bench: install-bench
 bench-smoke: install-bench
 	$(BIN)/python bench/run.py --smoke $(BENCH_ARGS)
 
-install-bench: $(BIN)/python
-	$(BIN)/pip install -q -e '.[bench]'
+install-bench: $(VENV)/.installed-bench
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache var

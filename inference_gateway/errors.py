@@ -15,6 +15,8 @@ UPSTREAM_ERROR = "UPSTREAM_ERROR"
 UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT"
 INTERNAL_ERROR = "INTERNAL_ERROR"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+# Only in a stream's or WebSocket's final error event (and the request log): the client stopped it.
+CANCELLED = "CANCELLED"
 
 
 class GatewayError(Exception):

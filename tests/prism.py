@@ -15,8 +15,9 @@ import pytest
 import requests
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-# The specs live beside the clone (../shared/specs), here and in CI.
-SPECS = ROOT.parent / "shared" / "specs"
+# The providers' specs as fixed for Prism (tests/fixtures/specs/README.md says how), in the repository
+# so that a fresh clone runs these tests.
+SPECS = ROOT / "tests" / "fixtures" / "specs"
 OPENAI_SPEC = SPECS / "openai-v1-subset.openapi.json"
 ANTHROPIC_SPEC = SPECS / "anthropic-messages-2024-11.openapi.json"
 LOCAL_BINARY = ROOT / "node_modules" / ".bin" / "prism"
@@ -124,5 +125,5 @@ def serve(spec):
         unavailable("Stoplight Prism is not installed: run `npm ci` in the repository root "
                     "(needs node; `make test` does it when npm is present)")
     if not pathlib.Path(spec).is_file():
-        unavailable(f"provider spec {spec} is missing (expected ../shared/specs beside the clone)")
+        unavailable(f"provider spec {spec} is missing (tests/fixtures/specs)")
     return Prism(spec, executable).start()

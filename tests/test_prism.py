@@ -1,5 +1,5 @@
 """Fidelity: what the adapters put on the wire, checked by Stoplight Prism against the providers'
-own OpenAPI specs (../shared/specs). Prism answers 422 to a request its spec rejects, so each
+own OpenAPI specs (tests/fixtures/specs). Prism answers 422 to a request its spec rejects, so each
 accepted call here is a request the real provider's schema accepts; the deliberately invalid
 requests show the validator is on (a spec Prism cannot compile would let everything through)."""
 import base64

@@ -87,7 +87,7 @@ def run_one(ws, reader, body):
         reader.on_cancel = None
         stream.close()
     if stream.cancelled:
-        send(ws, error_event(errors.GatewayError(stream.cancel_reason, status=499, code="CANCELLED")))
+        send(ws, error_event(errors.GatewayError(stream.cancel_reason, status=499, code=errors.CANCELLED)))
 
 
 @sock.route("/chat/ws", bp=bp)

@@ -1,16 +1,14 @@
 """Marshmallow schemas for the models resource: the sync body and the listing's query string."""
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
+
+from inference_gateway.web.strict import StrictSchema
 
 MISSING_PROVIDER = ('is required: send {"provider": "<id or name>"} as JSON, '
                     "or ?provider=<id or name> in the URL")
 
 
-class ProviderRefSchema(Schema):
+class ProviderRefSchema(StrictSchema):
     """`provider` (id or name), the only field; anything else is a mistake worth reporting."""
-
-    class Meta:
-        unknown = RAISE
-
     provider = fields.String(validate=validate.Length(min=1, max=64, error="must be a provider id or name"))
 
 

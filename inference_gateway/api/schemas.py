@@ -1,17 +1,13 @@
 """Marshmallow input schemas (unknown fields are rejected) for the API's request bodies."""
 import math
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
 from inference_gateway.providers import PROVIDER_TYPES, TYPE_ALIASES
+from inference_gateway.web.strict import StrictSchema
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 ENV_VAR_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 class ProviderSchema(StrictSchema):

@@ -3,11 +3,12 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, request
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from inference_gateway import errors
 from inference_gateway.store import usage
 from inference_gateway.web.envelope import ok
+from inference_gateway.web.strict import StrictSchema
 
 bp = Blueprint("usage", __name__)
 
@@ -47,10 +48,7 @@ class Cursor(fields.Field):
             raise self.make_error("invalid") from None
 
 
-class UsageQuerySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class UsageQuerySchema(StrictSchema):
     provider = fields.String(validate=validate.Length(min=1, max=64))
     since = UtcTime()
     until = UtcTime()

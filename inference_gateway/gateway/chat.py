@@ -129,7 +129,7 @@ class ChatStream:
     def _cut(self, reason):
         self.record.status = CANCELLED
         self.record.http_status = 499
-        self.record.error_code = "CANCELLED"
+        self.record.error_code = errors.CANCELLED
         self.record.error_message = reason
         self._count_cut_tokens()
 
