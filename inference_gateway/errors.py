@@ -1,4 +1,6 @@
 """The gateway's error hierarchy: every failure a client sees is one of these."""
+from dataclasses import dataclass
+from typing import Optional
 
 # Codes are part of the public contract; define them once.
 BAD_REQUEST = "BAD_REQUEST"
@@ -94,6 +96,15 @@ class UpstreamTimeout(GatewayError):
 
 class ServiceUnavailable(GatewayError):
     status, code = 503, SERVICE_UNAVAILABLE
+
+
+@dataclass
+class UpstreamFailure:
+    """What a wire format makes of an upstream error reply (the adapter maps it to an error)."""
+
+    message: str
+    retry_after: Optional[float] = None
+    retryable: Optional[bool] = None  # None: decide from the status
 
 
 def unsupported(provider_name, operation):

@@ -4,15 +4,67 @@ from typing import Optional
 
 
 @dataclass
+class TextPart:
+    text: str
+    # {"type": "ephemeral"}: Anthropic's prompt-cache breakpoint; providers that cache by
+    # themselves ignore it.
+    cache_control: Optional[dict] = None
+
+
+@dataclass
+class ImagePart:
+    """An image by URL (http/https) or as base64 `data` with its `mime_type`."""
+
+    url: Optional[str] = None
+    data: Optional[str] = None
+    mime_type: Optional[str] = None
+
+
+@dataclass
+class Tool:
+    name: str
+    parameters: dict  # a JSON Schema object
+    description: Optional[str] = None
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: dict
+    # Opaque: what the provider needs echoed on the next turn (Gemini's thoughtSignature).
+    signature: Optional[str] = None
+
+
+@dataclass
+class ResponseFormat:
+    type: str  # text | json | json_schema
+    name: Optional[str] = None
+    schema: Optional[dict] = None
+    strict: Optional[bool] = None
+
+
+@dataclass
 class Message:
-    role: str  # system | user | assistant
-    content: str
+    """One turn. `content` is a string or a list of TextPart/ImagePart. An assistant turn may carry
+    `tool_calls`; a `tool` turn answers the call named by `tool_call_id`."""
+
+    role: str  # system | user | assistant | tool
+    content: object = ""
+    tool_calls: list = field(default_factory=list)
+    tool_call_id: Optional[str] = None
 
 
 @dataclass
 class Usage:
+    """Token counts. Cached tokens are part of `input_tokens`, reasoning tokens part of
+    `output_tokens` (as every provider bills them); the three details are 0 when not reported."""
+
     input_tokens: int = 0
     output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self):
@@ -28,6 +80,9 @@ class ChatRequest:
     top_p: Optional[float] = None
     stop: Optional[list] = None
     system: Optional[str] = None
+    tools: Optional[list] = None  # of Tool
+    tool_choice: object = None  # "auto" | "none" | "required" | {"name": ...}
+    response_format: Optional[ResponseFormat] = None
 
 
 @dataclass
@@ -36,17 +91,32 @@ class Completion:
     model: str
     usage: Usage
     finish_reason: Optional[str] = None
+    tool_calls: list = field(default_factory=list)  # of ToolCall
+
+
+@dataclass
+class ToolCallDelta:
+    """A piece of a streamed tool call: `index` says which call; `arguments` is the next piece of
+    its JSON text (the pieces joined are the whole arguments)."""
+
+    index: int
+    id: Optional[str] = None
+    name: Optional[str] = None
+    arguments: str = ""
+    signature: Optional[str] = None
 
 
 @dataclass
 class Chunk:
-    """One stream event from an adapter: a text delta, and/or usage/finish info as it becomes known.
+    """One stream event from an adapter: a text delta, tool-call pieces, and/or usage/finish info
+    as it becomes known.
 
     `usage` is the running total the provider has reported so far (not an increment)."""
 
     text: str = ""
     usage: Optional[Usage] = None
     finish_reason: Optional[str] = None
+    tool_calls: tuple = ()  # of ToolCallDelta
 
 
 @dataclass

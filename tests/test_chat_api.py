@@ -84,7 +84,7 @@ def test_stream_events_and_headers(app, client, script, openai):
     assert events[1:3] == [{"type": "content_block_delta", "delta": {"text": "Hel"}},
                            {"type": "content_block_delta", "delta": {"text": "lo"}}]
     assert events[3] == {"type": "message_stop", "usage": {"inputTokens": 10, "outputTokens": 5},
-                         "finishReason": "stop"}
+                         "finishReason": "stop", "toolCalls": []}
     assert len(events) == 4
     [row] = rows(app)
     assert row.id == events[0]["requestId"]

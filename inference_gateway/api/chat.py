@@ -1,7 +1,7 @@
 """Chat: JSON completion, SSE stream, and the WebSocket route."""
 from flask import Blueprint, Response
 
-from inference_gateway.gateway.chat import ChatStream, chat_request
+from inference_gateway.gateway.chat import ChatStream, chat_request, tool_call_dict
 from inference_gateway.web.envelope import encode_json, ok
 from inference_gateway.api.schemas import load_chat
 from inference_gateway.api.calls import keep_response, logged_call, open_adapter
@@ -27,6 +27,7 @@ def chat():
             "model": completion.model or model,
             "usage": record.usage_dict(),
             "finishReason": completion.finish_reason,
+            "toolCalls": [tool_call_dict(call) for call in completion.tool_calls],
             "provider": provider.name,
             "requestId": record.id,
         }))

@@ -1,4 +1,6 @@
 """Marshmallow input schemas (unknown fields are rejected) for the API's request bodies."""
+import base64
+import binascii
 import math
 
 from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
@@ -63,15 +65,165 @@ class StringOrList(fields.Field):
         raise self.make_error("invalid")
 
 
-ROLES = ("system", "user", "assistant")
+ROLES = ("system", "user", "assistant", "tool")
 # Bounds of the chat body, shared by ChatSchema and its fast path below.
 MODEL_MAX, PROVIDER_ID_MAX, MAX_TOKENS_MAX, STOP_MAX = 300, 64, 1_000_000, 4
 NUMBER_MAX = {"temperature": 2, "topP": 1}
+# What every provider takes for a tool or schema name (OpenAI's and Anthropic's rule; Gemini's is wider).
+TOOL_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+TOOL_NAME_ERROR = "must be 1-64 characters of a-z, A-Z, 0-9, '_' or '-'"
+MAX_TOOLS = 128  # OpenAI's limit per request
+IMAGE_MIME_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+# Decoded bytes per inline image: OpenAI's and Gemini's per-request ceiling; Anthropic takes 5 MB
+# and says so itself.
+IMAGE_MAX_BYTES = 20 * 1024 * 1024
+URL_MAX = 4096
+
+
+class CacheControlSchema(StrictSchema):
+    type = fields.String(required=True, validate=validate.OneOf(["ephemeral"], error="must be one of: {choices}"))
+    ttl = fields.String(validate=validate.OneOf(["5m", "1h"], error="must be one of: {choices}"))
+
+
+class TextPartSchema(StrictSchema):
+    type = fields.String(required=True)
+    text = fields.String(required=True)
+    cache_control = fields.Nested(CacheControlSchema, data_key="cacheControl")
+
+
+class ImagePartSchema(StrictSchema):
+    type = fields.String(required=True)
+    url = fields.String(validate=[
+        validate.Length(max=URL_MAX),
+        validate.URL(schemes={"http", "https"}, require_tld=False,
+                     error="must be an http:// or https:// URL (send other images as data + mimeType)")])
+    data = fields.String()
+    mime_type = fields.String(data_key="mimeType", validate=validate.OneOf(
+        IMAGE_MIME_TYPES, error="must be one of: {choices}"))
+
+    @validates_schema
+    def _one_source(self, data, **kwargs):
+        if ("url" in data) == ("data" in data):
+            raise ValidationError("an image part needs either url or data (with mimeType), not both", "url")
+        if "data" not in data:
+            if "mime_type" in data:
+                raise ValidationError("goes with data, not url", "mimeType")
+            return
+        if "mime_type" not in data:
+            raise ValidationError("is required with data", "mimeType")
+        # Checked by length first: decoding a huge body only to refuse it would waste the CPU.
+        if len(data["data"]) // 4 * 3 - data["data"][-2:].count("=") > IMAGE_MAX_BYTES:
+            raise ValidationError(f"image is larger than the {IMAGE_MAX_BYTES} bytes this gateway accepts",
+                                  "data")
+        try:
+            base64.b64decode(data["data"], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationError("must be base64 (standard alphabet, padded)", "data") from None
+
+
+PART_SCHEMAS = {"text": TextPartSchema(), "image": ImagePartSchema()}
+
+
+class Content(fields.Field):
+    """A message's content: a string, or a non-empty list of text and image parts."""
+
+    default_error_messages = {"invalid": "must be a string or a list of parts"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            return value
+        if not isinstance(value, list) or not value:
+            raise self.make_error("invalid")
+        parts, problems = [], {}
+        for index, part in enumerate(value):
+            schema = PART_SCHEMAS.get(part.get("type")) if isinstance(part, dict) else None
+            if not isinstance(part, dict):
+                problems[index] = ["must be an object"]
+            elif schema is None:
+                problems[index] = {"type": [f"unknown part type {part.get('type')!r}: must be one of: "
+                                            + ", ".join(PART_SCHEMAS)]}
+            else:
+                try:
+                    parts.append(schema.load(part))
+                except ValidationError as exc:
+                    problems[index] = exc.messages
+        if problems:
+            raise ValidationError(problems)
+        return parts
+
+
+class ToolCallSchema(StrictSchema):
+    id = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    name = fields.String(required=True, validate=validate.Regexp(TOOL_NAME_PATTERN, error=TOOL_NAME_ERROR))
+    arguments = fields.Dict(required=True, error_messages={"invalid": "must be a JSON object"})
+    signature = fields.String(allow_none=True)
 
 
 class MessageSchema(StrictSchema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES, error="must be one of: {choices}"))
-    content = fields.String(required=True)
+    content = Content()
+    tool_calls = fields.List(fields.Nested(ToolCallSchema), data_key="toolCalls")
+    tool_call_id = fields.String(data_key="toolCallId", validate=validate.Length(min=1, max=256))
+
+    @validates_schema
+    def _per_role(self, data, **kwargs):
+        role = data.get("role")
+        if data.get("tool_calls") and role != "assistant":
+            raise ValidationError("only an assistant message carries tool calls", "toolCalls")
+        if role == "tool" and "tool_call_id" not in data:
+            raise ValidationError("is required in a tool message: the id of the call it answers", "toolCallId")
+        if role != "tool" and "tool_call_id" in data:
+            raise ValidationError("belongs to tool messages only", "toolCallId")
+        if "content" not in data and not (role == "assistant" and data.get("tool_calls")):
+            raise ValidationError("Missing data for required field.", "content")
+        content = data.get("content")
+        if role in ("system", "assistant") and isinstance(content, list) and any(
+                part["type"] != "text" for part in content):
+            raise ValidationError(f"a {role} message takes text parts only", "content")
+
+
+class ToolSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Regexp(TOOL_NAME_PATTERN, error=TOOL_NAME_ERROR))
+    description = fields.String(validate=validate.Length(max=10000))
+    parameters = fields.Dict(error_messages={"invalid": "must be a JSON Schema object"})
+
+    @validates_schema
+    def _object_schema(self, data, **kwargs):
+        kind = (data.get("parameters") or {}).get("type", "object")
+        if kind != "object":
+            raise ValidationError(f'must be a JSON Schema of type "object" (got type {kind!r})', "parameters")
+
+
+class ToolChoice(fields.Field):
+    """`auto`, `none`, `required`, or `{"name": ...}` naming one of the request's tools."""
+
+    default_error_messages = {"invalid": 'must be "auto", "none", "required" or {{"name": "<tool name>"}}'}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value in ("auto", "none", "required"):
+            return value
+        if isinstance(value, dict) and value.keys() == {"name"} and isinstance(value["name"], str):
+            return {"name": value["name"]}
+        raise self.make_error("invalid")
+
+
+class ResponseFormatSchema(StrictSchema):
+    type = fields.String(required=True, validate=validate.OneOf(
+        ["text", "json", "json_schema"], error="must be one of: {choices}"))
+    name = fields.String(validate=validate.Regexp(TOOL_NAME_PATTERN, error=TOOL_NAME_ERROR))
+    schema = fields.Dict(error_messages={"invalid": "must be a JSON Schema object"})
+    strict = fields.Boolean()
+
+    @validates_schema
+    def _per_type(self, data, **kwargs):
+        if data.get("type") == "json_schema":
+            for name, key in (("name", "name"), ("schema", "schema")):
+                if name not in data:
+                    raise ValidationError("is required with type json_schema", key)
+        else:
+            for name in ("name", "schema", "strict"):
+                if name in data:
+                    raise ValidationError("goes with type json_schema only", name)
 
 
 class ChatSchema(StrictSchema):
@@ -86,6 +238,31 @@ class ChatSchema(StrictSchema):
     stop = StringOrList(allow_none=True, validate=validate.Length(
         max=STOP_MAX, error=f"must have at most {STOP_MAX} stop sequences"))
     system = fields.String(allow_none=True)
+    tools = fields.List(fields.Nested(ToolSchema), allow_none=True, validate=validate.Length(
+        max=MAX_TOOLS, error=f"must have at most {MAX_TOOLS} tools"))
+    tool_choice = ToolChoice(data_key="toolChoice", allow_none=True)
+    response_format = fields.Nested(ResponseFormatSchema, data_key="responseFormat", allow_none=True)
+
+    @validates_schema
+    def _tools_and_results(self, data, **kwargs):
+        tools = data.get("tools") or []
+        names = [tool["name"] for tool in tools]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise ValidationError({"tools": {index: {"name": [f"{name!r} is declared twice"]}}})
+        choice = data.get("tool_choice")
+        if isinstance(choice, dict) and choice["name"] not in names:
+            raise ValidationError(f"names {choice['name']!r}, which is not one of the request's tools",
+                                  "toolChoice")
+        if choice == "required" and not tools:
+            raise ValidationError("is required but the request declares no tools", "toolChoice")
+        called = set()
+        for index, message in enumerate(data.get("messages") or []):
+            called.update(call["id"] for call in message.get("tool_calls") or ())
+            call_id = message.get("tool_call_id")
+            if call_id is not None and call_id not in called:
+                raise ValidationError({"messages": {index: {"toolCallId": [
+                    f"{call_id!r} matches no tool call of an earlier assistant message"]}}})
 
 
 chat_schema = ChatSchema()
@@ -93,8 +270,10 @@ chat_schema = ChatSchema()
 # The body's keys -> the names load() gives them, and the keys that may be null: read off the schema.
 _CHAT_KEYS = {field.data_key or name: name for name, field in chat_schema.fields.items()}
 _NULLABLE = frozenset(field.data_key or name for name, field in chat_schema.fields.items() if field.allow_none)
-_ROLES = frozenset(ROLES)
-_MESSAGE_KEYS = frozenset(MessageSchema._declared_fields)
+# The fast path takes plain text turns only; tool turns and the rich fields go through ChatSchema.
+_ROLES = frozenset(("system", "user", "assistant"))
+_MESSAGE_KEYS = frozenset(("role", "content"))
+_RICH_KEYS = frozenset(("tools", "toolChoice", "responseFormat"))
 
 
 def _plain_chat(body):
@@ -107,7 +286,7 @@ def _plain_chat(body):
     data = {}
     for key, value in body.items():
         name = _CHAT_KEYS.get(key)
-        if name is None:
+        if name is None or key in _RICH_KEYS:
             return None
         if value is None and key not in _NULLABLE:
             return None

@@ -2,24 +2,64 @@
 import logging
 
 from inference_gateway import errors, events
+from inference_gateway.providers.common import ToolCallBuffer
 from inference_gateway.store import request_log
 from inference_gateway.store.request_log import CANCELLED
-from inference_gateway.types import ChatRequest, Message
+from inference_gateway.types import ChatRequest, ImagePart, Message, ResponseFormat, TextPart, Tool, ToolCall
 
 log = logging.getLogger(__name__)
 
 
 def chat_request(data, model):
     """Our neutral ChatRequest from a validated /chat body."""
+    tools, response_format = data.get("tools"), data.get("response_format")
     return ChatRequest(
         model=model,
-        messages=[Message(m["role"], m["content"]) for m in data["messages"]],
+        messages=[Message(m["role"], m["content"]) if len(m) == 2 and type(m.get("content")) is str
+                  else rich_message(m)
+                  for m in data["messages"]],
         max_tokens=data.get("max_tokens"),
         temperature=data.get("temperature"),
         top_p=data.get("top_p"),
         stop=data.get("stop"),
         system=data.get("system"),
+        tools=[Tool(t["name"], t.get("parameters") or {"type": "object", "properties": {}},
+                    t.get("description")) for t in tools] if tools else None,
+        tool_choice=data.get("tool_choice"),
+        response_format=ResponseFormat(**response_format) if response_format else None,
     )
+
+
+def rich_message(m):
+    """A validated message with parts, tool calls or a tool call id, as a neutral Message."""
+    content = m.get("content", "")
+    if isinstance(content, list):
+        content = [TextPart(p["text"], p.get("cache_control")) if p["type"] == "text"
+                   else ImagePart(p.get("url"), p.get("data"), p.get("mime_type")) for p in content]
+    calls = [ToolCall(c["id"], c["name"], c["arguments"], c.get("signature"))
+             for c in m.get("tool_calls") or ()]
+    return Message(m["role"], content, calls, m.get("tool_call_id"))
+
+
+def tool_call_dict(call):
+    """A ToolCall as the API shows it."""
+    out = {"id": call.id, "name": call.name, "arguments": call.arguments}
+    if call.signature:
+        out["signature"] = call.signature
+    return out
+
+
+def tool_call_event(delta):
+    """A streamed piece of a tool call: id and name when first known, then argument text."""
+    event = {"type": "tool_call_delta", "index": delta.index}
+    if delta.id:
+        event["id"] = delta.id
+    if delta.name:
+        event["name"] = delta.name
+    event["arguments"] = delta.arguments
+    if delta.signature:
+        event["signature"] = delta.signature
+    return event
 
 
 def error_event(exc):
@@ -38,6 +78,7 @@ class ChatStream:
         self.req = req
         self.chunks = None
         self.finish_reason = None
+        self.tool_calls = ToolCallBuffer()
         self.deltas = 0
         self.usage_reported = False
         self.cancel_reason = None
@@ -95,8 +136,14 @@ class ChatStream:
                     record.mark_first_token()
                     self.deltas += 1
                     yield {"type": "content_block_delta", "delta": {"text": chunk.text}}
+                for delta in chunk.tool_calls:
+                    record.mark_first_token()
+                    self.deltas += 1
+                    self.tool_calls.add(delta)
+                    yield tool_call_event(delta)
+            calls = self.tool_calls.result(self.provider_name) if self.tool_calls else []
             yield {"type": "message_stop", "usage": record.usage_dict(),
-                   "finishReason": self.finish_reason}
+                   "finishReason": self.finish_reason, "toolCalls": [tool_call_dict(c) for c in calls]}
         except GeneratorExit:
             self._cut(self.cancel_reason or "the client went away")
             raise

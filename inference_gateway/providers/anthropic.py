@@ -34,11 +34,14 @@ class AnthropicProvider(Provider):
             after = last
 
     def chat(self, req):
-        payload = fmt.messages_payload(req, self.settings.anthropic_default_max_tokens)
-        return fmt.parse_message(self, self.request_json("POST", "/messages", json_body=payload),
-                                 req.model)
+        name = self.config.name
+        payload = fmt.messages_payload(req, self.settings.anthropic_default_max_tokens, name=name)
+        return fmt.parse_message(self.request_json("POST", "/messages", json_body=payload),
+                                 req.model, name=name, structured=fmt.structured_name(req))
 
     def stream(self, req):
-        payload = fmt.messages_payload(req, self.settings.anthropic_default_max_tokens, stream=True)
+        name = self.config.name
+        payload = fmt.messages_payload(req, self.settings.anthropic_default_max_tokens, stream=True,
+                                       name=name)
         resp = self.request("POST", "/messages", json_body=payload, stream=True)
-        return fmt.iter_chunks(self, self.stream_events(resp))
+        return fmt.iter_chunks(self.stream_events(resp), name=name, structured=fmt.structured_name(req))

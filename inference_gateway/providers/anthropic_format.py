@@ -1,8 +1,13 @@
-"""Anthropic Messages wire format: pure translation, shared by the Anthropic and OpenCode adapters."""
+"""Anthropic Messages wire format: pure translation, shared by the Anthropic and OpenCode adapters.
+Data in, data out: no HTTP here, and errors name the provider by the `name` they are given."""
+import json
+import re
+
 from inference_gateway import errors
-from inference_gateway.types import Chunk, Completion, Usage
-from inference_gateway.providers.base import UpstreamFailure
-from inference_gateway.providers.common import header, int_or_zero, role_and_content, stream_cut, system_texts
+from inference_gateway.errors import UpstreamFailure
+from inference_gateway.types import Chunk, Completion, TextPart, Tool, ToolCall, ToolCallDelta, Usage
+from inference_gateway.providers.common import (event_json, header, int_or_zero, parts_of, role_and_content,
+                                                stream_cut, stream_failed, unsupported)
 
 API_VERSION = "2023-06-01"
 # Anthropic's temperature range is 0-1 where OpenAI's and Gemini's (and so the API's) is 0-2.
@@ -11,6 +16,11 @@ MAX_TEMPERATURE = 1.0
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop",
                 "max_tokens": "length", "model_context_window_exceeded": "length",
                 "tool_use": "tool_calls", "refusal": "content_filter"}
+# Models with native structured output (`output_config.format`, generally available): Claude
+# Opus/Sonnet/Haiku 4.5 and later. Older ones get a forced tool whose input is the schema.
+NATIVE_STRUCTURED = re.compile(r"^claude-(opus|sonnet|haiku)-(4-[5-9]|[5-9])(\b|-)")
+# The forced tool's name for `{"type": "json"}` (no schema of the caller's own).
+JSON_TOOL = "json_response"
 
 
 def auth_headers(key):
@@ -23,19 +33,86 @@ def finish_reason(value):
     return STOP_REASONS.get(value, str(value).lower())
 
 
-def messages_payload(req, default_max_tokens, *, stream=False):
-    """The `/messages` body: system prompts go top-level, only user/assistant turns stay."""
+# -- neutral -> Anthropic -------------------------------------------------------------------------
+def block(part):
+    """A text or image content block for a TextPart or ImagePart."""
+    if isinstance(part, TextPart):
+        wire = {"type": "text", "text": part.text}
+        if part.cache_control:
+            wire["cache_control"] = dict(part.cache_control)
+        return wire
+    source = ({"type": "url", "url": part.url} if part.url else
+              {"type": "base64", "media_type": part.mime_type, "data": part.data})
+    return {"type": "image", "source": source}
+
+
+def content_blocks(content):
+    """A string stays a string (the common case); parts become blocks."""
+    return content if isinstance(content, str) else [block(part) for part in content]
+
+
+def assistant_turn(message):
+    blocks = [block(part) for part in parts_of(message.content)]
+    blocks += [{"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments}
+               for call in message.tool_calls]
+    return {"role": "assistant", "content": blocks}
+
+
+def structured_tool(fmt, model, has_tools, name):
+    """The forced tool that carries a response format on a model without the native mode, or None."""
+    if fmt is None or fmt.type == "text" or (fmt.type == "json_schema" and NATIVE_STRUCTURED.match(model)):
+        return None
+    if has_tools:
+        raise unsupported(name, f"a JSON response format together with tools on {model} (no native "
+                                "structured output: the format is carried by a forced tool)")
+    if fmt.type == "json":
+        return Tool(JSON_TOOL, {"type": "object"}, "Give the answer as this tool's input: one JSON object.")
+    return Tool(fmt.name, fmt.schema, "Give the answer as this tool's input, following its schema.")
+
+
+def system_payload(req):
+    """Top-level `system`: one string, or blocks when a part carries cache_control."""
+    parts = [TextPart(req.system)] if req.system else []
+    for message in req.messages:
+        if message.role in ("system", "developer"):
+            parts.extend(part for part in parts_of(message.content) if part.text)
+    if any(part.cache_control for part in parts):
+        return [block(part) for part in parts]
+    return "\n\n".join(part.text for part in parts) if parts else None
+
+
+def tool_choice_payload(choice):
+    if isinstance(choice, dict):
+        return {"type": "tool", "name": choice["name"]}
+    return {"type": {"auto": "auto", "none": "none", "required": "any"}[choice]}
+
+
+def messages_payload(req, default_max_tokens, *, stream=False, name="anthropic"):
+    """The `/messages` body: system prompts go top-level, tool results become user turns (consecutive
+    ones merged into one), and a response format without native support becomes a forced tool."""
     messages = []
     for message in req.messages:
         role, content = role_and_content(message)
         if role in ("system", "developer"):
             continue
-        messages.append({"role": role, "content": content})
+        if role == "tool":
+            result = {"type": "tool_result", "tool_use_id": message.tool_call_id,
+                      "content": content_blocks(content)}
+            last = messages[-1] if messages else None
+            if last and last["role"] == "user" and isinstance(last["content"], list) and all(
+                    b["type"] == "tool_result" for b in last["content"]):
+                last["content"].append(result)
+            else:
+                messages.append({"role": "user", "content": [result]})
+        elif role == "assistant" and message.tool_calls:
+            messages.append(assistant_turn(message))
+        else:
+            messages.append({"role": role, "content": content_blocks(content)})
     payload = {"model": req.model, "max_tokens": req.max_tokens or default_max_tokens,
                "messages": messages}
-    system = system_texts(req)
+    system = system_payload(req)
     if system:
-        payload["system"] = "\n\n".join(system)
+        payload["system"] = system
     if req.temperature is not None:
         if req.temperature > MAX_TEMPERATURE:
             # Refused here, not upstream: no call is billed and the message names the field.
@@ -46,62 +123,122 @@ def messages_payload(req, default_max_tokens, *, stream=False):
         payload["top_p"] = req.top_p
     if req.stop:
         payload["stop_sequences"] = list(req.stop)
+    tools = list(req.tools or ())
+    forced = structured_tool(req.response_format, req.model, bool(tools), name)
+    if forced is not None:
+        tools.append(forced)
+    if tools:
+        payload["tools"] = [{"name": tool.name, **({"description": tool.description} if tool.description else {}),
+                             "input_schema": tool.parameters} for tool in tools]
+    if forced is not None:
+        payload["tool_choice"] = {"type": "tool", "name": forced.name}
+    elif req.tool_choice is not None:
+        payload["tool_choice"] = tool_choice_payload(req.tool_choice)
+    fmt = req.response_format
+    if fmt is not None and fmt.type == "json_schema" and forced is None:
+        payload["output_config"] = {"format": {"type": "json_schema", "schema": fmt.schema}}
     if stream:
         payload["stream"] = True
     return payload
 
 
+def structured_name(req):
+    """The forced tool's name whose input is the answer, or None (see structured_tool)."""
+    fmt = req.response_format
+    if fmt is None or fmt.type == "text" or (fmt.type == "json_schema" and NATIVE_STRUCTURED.match(req.model)):
+        return None
+    return JSON_TOOL if fmt.type == "json" else fmt.name
+
+
+# -- Anthropic -> neutral -------------------------------------------------------------------------
+def parse_usage(usage):
+    """Anthropic counts cache reads and writes apart from `input_tokens`; ours include them."""
+    read = int_or_zero(usage.get("cache_read_input_tokens"))
+    write = int_or_zero(usage.get("cache_creation_input_tokens"))
+    return Usage(int_or_zero(usage.get("input_tokens")) + read + write, int_or_zero(usage.get("output_tokens")),
+                 cache_read_tokens=read, cache_write_tokens=write)
+
+
 def input_tokens(usage):
-    """Input tokens billed: Anthropic counts cache reads and writes apart from `input_tokens`."""
-    return (int_or_zero(usage.get("input_tokens")) + int_or_zero(usage.get("cache_creation_input_tokens"))
-            + int_or_zero(usage.get("cache_read_input_tokens")))
+    return parse_usage(usage).input_tokens
 
 
-def parse_message(provider, body, model):
+def parse_message(body, model, *, name="anthropic", structured=None):
+    """A Completion; with `structured` (the forced tool's name) its input is the answer's text."""
     if not isinstance(body, dict) or not isinstance(body.get("content"), list):
-        raise errors.UpstreamError(f"provider '{provider.config.name}' sent a reply with no content")
-    text = "".join(block.get("text") or "" for block in body["content"]
-                   if isinstance(block, dict) and block.get("type") == "text")
-    usage = body.get("usage") or {}
-    return Completion(content=text, model=model,
-                      usage=Usage(input_tokens(usage), int_or_zero(usage.get("output_tokens"))),
-                      finish_reason=finish_reason(body.get("stop_reason")))
+        raise errors.UpstreamError(f"provider '{name}' sent a reply with no content")
+    texts, calls = [], []
+    reason = finish_reason(body.get("stop_reason"))
+    for item in body["content"]:
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "text":
+            texts.append(item.get("text") or "")
+        elif item.get("type") == "tool_use":
+            arguments = item.get("input") if isinstance(item.get("input"), dict) else {}
+            if structured is not None and item.get("name") == structured:
+                texts.append(json.dumps(arguments, ensure_ascii=False))
+                reason = "stop" if reason == "tool_calls" else reason
+            else:
+                calls.append(ToolCall(item.get("id") or f"call_{len(calls)}", item.get("name") or "", arguments))
+    return Completion(content="".join(texts), model=model, usage=parse_usage(body.get("usage") or {}),
+                      finish_reason=reason, tool_calls=calls)
 
 
-def iter_chunks(provider, events):
-    """Chunks from a Messages stream; ends at `message_stop`, and a stream cut before it raises."""
+def iter_chunks(events, *, name="anthropic", structured=None):
+    """Chunks from a Messages stream; ends at `message_stop`, and a stream cut before it raises.
+
+    Tool calls are numbered in the order their blocks start; their `input_json_delta` pieces are
+    forwarded as they come (for the forced structured-output tool, as text)."""
     usage = Usage()
+    tools, as_text = {}, set()  # content block index -> tool call index; blocks that are the answer
     for event in events:
         kind = event.event
         if kind == "ping":
             continue
-        payload = provider.event_json(event)
+        payload = event_json(event, name)
         if not isinstance(payload, dict):
             continue
         kind = payload.get("type") or kind
         if kind == "error":
-            raise provider.stream_error(payload)
+            raise stream_failed(name, parse_error(200, payload, {}))
         if kind == "message_start":
-            reported = (payload.get("message") or {}).get("usage") or {}
-            usage = Usage(input_tokens(reported), int_or_zero(reported.get("output_tokens")))
-            yield Chunk(usage=Usage(usage.input_tokens, usage.output_tokens))
+            usage = parse_usage((payload.get("message") or {}).get("usage") or {})
+            yield Chunk(usage=Usage(**vars(usage)))
+        elif kind == "content_block_start":
+            started = payload.get("content_block") or {}
+            if started.get("type") == "tool_use":
+                if structured is not None and started.get("name") == structured:
+                    as_text.add(payload.get("index"))
+                else:
+                    tools[payload.get("index")] = len(tools)
+                    yield Chunk(tool_calls=(ToolCallDelta(len(tools) - 1, id=started.get("id"),
+                                                          name=started.get("name")),))
         elif kind == "content_block_delta":
             delta = payload.get("delta") or {}
             if delta.get("type") == "text_delta" and delta.get("text"):
                 yield Chunk(text=delta["text"])
+            elif delta.get("type") == "input_json_delta" and delta.get("partial_json"):
+                index = payload.get("index")
+                if index in as_text:
+                    yield Chunk(text=delta["partial_json"])
+                elif index in tools:
+                    yield Chunk(tool_calls=(ToolCallDelta(tools[index], arguments=delta["partial_json"]),))
         elif kind == "message_delta":
             reported = payload.get("usage") or {}
             # Cumulative counts; input_tokens appears here only on newer API versions.
             if reported.get("input_tokens") is not None:
-                usage.input_tokens = input_tokens(reported)
+                usage = Usage(**{**vars(parse_usage(reported)), "output_tokens": usage.output_tokens})
             if reported.get("output_tokens") is not None:
                 usage.output_tokens = int_or_zero(reported.get("output_tokens"))
             reason = finish_reason((payload.get("delta") or {}).get("stop_reason"))
-            yield Chunk(usage=Usage(usage.input_tokens, usage.output_tokens), finish_reason=reason)
+            if reason == "tool_calls" and as_text and not tools:
+                reason = "stop"
+            yield Chunk(usage=Usage(**vars(usage)), finish_reason=reason)
         elif kind == "message_stop":
             # OpenCode Zen sends a ping carrying the cost after this; it is not read.
             return
-    raise stream_cut(provider, "no message_stop")
+    raise stream_cut(name, "no message_stop")
 
 
 def parse_error(status, body, headers):

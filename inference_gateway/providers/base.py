@@ -10,6 +10,7 @@ from typing import Optional
 import requests
 
 from inference_gateway import errors
+from inference_gateway.errors import UpstreamFailure
 from inference_gateway.providers.http import HttpSettings, backoff_delay, get_session, parse_retry_after, send
 from inference_gateway.providers.sse import SSEParser, is_final
 
@@ -27,15 +28,6 @@ class ProviderSettings:
     http: HttpSettings
     # Anthropic requires max_tokens; this applies when the caller gives none.
     anthropic_default_max_tokens: int = 4096
-
-
-@dataclass
-class UpstreamFailure:
-    """What an adapter makes of an upstream error reply."""
-
-    message: str
-    retry_after: Optional[float] = None
-    retryable: Optional[bool] = None  # None: decide from the status
 
 
 class Provider:
@@ -234,20 +226,6 @@ class Provider:
         except (requests.exceptions.RequestException, OSError):
             log.debug("reading a finished stream to its end failed; the connection is not reused",
                       exc_info=True)
-
-    def event_json(self, event):
-        """Decode one SSE data payload."""
-        try:
-            return json.loads(event.data)
-        except ValueError as exc:
-            raise errors.UpstreamError(
-                f"provider '{self.config.name}' sent a stream event that is not valid JSON") from exc
-
-    def stream_error(self, payload):
-        """An error that arrives inside a stream after a 200."""
-        failure = self.parse_error(200, payload, {})
-        return errors.UpstreamError(
-            f"provider '{self.config.name}' failed mid-stream: {failure.message}")
 
     # -- internals -----------------------------------------------------------------------------
     def _failure(self, resp):

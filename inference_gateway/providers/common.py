@@ -1,5 +1,8 @@
-"""Small helpers the wire-format modules share."""
+"""Small helpers the wire-format modules share: pure functions of data, no I/O."""
+import json
+
 from inference_gateway import errors
+from inference_gateway.types import ImagePart, TextPart, ToolCall
 
 
 def role_and_content(message):
@@ -9,19 +12,96 @@ def role_and_content(message):
     return message.role, message.content or ""
 
 
+def text_of(content):
+    """A message's content as one string (text parts joined; a string stays as it is)."""
+    if isinstance(content, str):
+        return content
+    return "".join(part.text for part in content if isinstance(part, TextPart))
+
+
+def parts_of(content):
+    """A message's content as a list of parts (a string becomes one TextPart)."""
+    if isinstance(content, str):
+        return [TextPart(content)] if content else []
+    return list(content)
+
+
+def has_images(content):
+    return not isinstance(content, str) and any(isinstance(part, ImagePart) for part in content)
+
+
 def system_texts(req):
     """The request's system prompt followed by its system-role messages, as a list of strings."""
     texts = [req.system] if req.system else []
     for message in req.messages:
         role, content = role_and_content(message)
         if role in ("system", "developer") and content:
-            texts.append(content)
+            texts.append(text_of(content))
     return texts
 
 
-def stream_cut(provider, what):
+def stream_cut(name, what):
     return errors.UpstreamError(
-        f"provider '{provider.config.name}' ended the stream early ({what}); the reply is incomplete")
+        f"provider '{name}' ended the stream early ({what}); the reply is incomplete")
+
+
+def stream_failed(name, failure):
+    """An error that arrives inside a stream after a 200 (`failure` from the format's parse_error)."""
+    return errors.UpstreamError(f"provider '{name}' failed mid-stream: {failure.message}")
+
+
+def event_json(event, name):
+    """One SSE data payload, decoded."""
+    try:
+        return json.loads(event.data)
+    except ValueError as exc:
+        raise errors.UpstreamError(
+            f"provider '{name}' sent a stream event that is not valid JSON") from exc
+
+
+def unsupported(name, feature):
+    """A feature a provider type cannot carry: refused before anything is sent, never dropped."""
+    return errors.Unsupported(f"provider '{name}' does not support {feature}")
+
+
+def parse_arguments(text, name, tool):
+    """Tool-call arguments from their JSON text ("" is no arguments); anything but an object is a 502."""
+    if not text or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise errors.UpstreamError(
+            f"provider '{name}' sent arguments for tool '{tool}' that are not a JSON object")
+    return value
+
+
+class ToolCallBuffer:
+    """Assembles streamed tool-call pieces (by index) into ToolCalls, in index order."""
+
+    def __init__(self):
+        self.calls = {}
+
+    def add(self, delta):
+        call = self.calls.setdefault(delta.index, {"id": None, "name": None, "arguments": [],
+                                                   "signature": None})
+        for key in ("id", "name", "signature"):
+            value = getattr(delta, key)
+            if value:
+                call[key] = value
+        if delta.arguments:
+            call["arguments"].append(delta.arguments)
+
+    def __bool__(self):
+        return bool(self.calls)
+
+    def result(self, name):
+        return [ToolCall(call["id"] or f"call_{index}", call["name"] or "",
+                         parse_arguments("".join(call["arguments"]), name, call["name"]),
+                         call["signature"])
+                for index, call in sorted(self.calls.items())]
 
 
 def header(headers, name):

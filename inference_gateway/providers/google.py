@@ -45,14 +45,16 @@ class GoogleProvider(Provider):
         return f"/models/{fmt.bare_model(model)}:{method}"
 
     def chat(self, req):
+        name = self.config.name
         body = self.request_json("POST", self._path(req.model, "generateContent"),
-                                 json_body=fmt.generate_payload(req))
-        return fmt.parse_generate(self, body, req.model)
+                                 json_body=fmt.generate_payload(req, name=name))
+        return fmt.parse_generate(body, req.model, name=name)
 
     def stream(self, req):
-        resp = self.request("POST", self._path(req.model, "streamGenerateContent"),
-                            params={"alt": "sse"}, json_body=fmt.generate_payload(req), stream=True)
-        return fmt.iter_chunks(self, self.stream_events(resp))
+        name = self.config.name
+        resp = self.request("POST", self._path(req.model, "streamGenerateContent"), params={"alt": "sse"},
+                            json_body=fmt.generate_payload(req, name=name), stream=True)
+        return fmt.iter_chunks(self.stream_events(resp), name=name)
 
     def embed(self, req):
         if not req.inputs:
@@ -63,7 +65,7 @@ class GoogleProvider(Provider):
             suffix, payload = fmt.embed_payload(batch)
             body = self.request_json("POST", f"/models/{fmt.bare_model(req.model)}{suffix}",
                                      json_body=payload)
-            vectors.extend(fmt.parse_embeddings(self, body, len(batch.inputs)))
+            vectors.extend(fmt.parse_embeddings(body, len(batch.inputs), name=self.config.name))
         # The Gemini API reports no token usage for embeddings.
         return Embeddings(vectors=vectors, model=req.model, usage=Usage(0, 0))
 
@@ -74,5 +76,5 @@ class GoogleProvider(Provider):
         # `quality` has no Gemini equivalent and is ignored.
         body = self.request_json("POST", self._path(req.model, "generateContent"),
                                  json_body=fmt.image_payload(req.prompt, ratio))
-        images, usage = fmt.parse_images(self, body)
+        images, usage = fmt.parse_images(body, name=self.config.name)
         return Images(images=images, model=req.model, usage=usage)

@@ -1,10 +1,14 @@
-"""Gemini API wire format: pure translation, shared by the Google and OpenCode adapters."""
+"""Gemini API wire format: pure translation, shared by the Google and OpenCode adapters.
+Data in, data out: no HTTP here, and errors name the provider by the `name` they are given."""
+import json
+import secrets
 from math import gcd
 
 from inference_gateway import errors
-from inference_gateway.types import Chunk, Completion, Image, Usage
-from inference_gateway.providers.base import UpstreamFailure
-from inference_gateway.providers.common import int_or_zero, role_and_content, stream_cut, system_texts
+from inference_gateway.errors import UpstreamFailure
+from inference_gateway.types import Chunk, Completion, Image, ImagePart, TextPart, ToolCall, ToolCallDelta, Usage
+from inference_gateway.providers.common import (event_json, int_or_zero, parts_of, role_and_content, stream_cut,
+                                                stream_failed, system_texts, unsupported)
 
 FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length"}
 FILTERED = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
@@ -12,6 +16,7 @@ FILTERED = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "
 # imageConfig.aspectRatio values the Gemini image models take.
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+CALLING_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
 
 
 def auth_headers(key):
@@ -30,19 +35,87 @@ def finish_reason(value):
     return FINISH_REASONS.get(value, str(value).lower())
 
 
-def generate_payload(req):
-    """The `:generateContent` body: assistant turns are `model`, system text is `systemInstruction`."""
-    contents = []
+# -- neutral -> Gemini ----------------------------------------------------------------------------
+def wire_part(part, name):
+    if isinstance(part, TextPart):
+        return {"text": part.text}  # Gemini caches by itself: cacheControl is ignored
+    if part.url:
+        # The gateway does not fetch URLs for a provider (a fetch from the gateway's network on a
+        # caller's say-so is a server-side request forgery risk): send the bytes as data.
+        raise unsupported(name, "image URLs (Gemini takes inline images: send data + mimeType)")
+    return {"inlineData": {"mimeType": part.mime_type, "data": part.data}}
+
+
+def function_response(message, calls, name):
+    """A tool result as a `functionResponse` (named after its call) and any image parts beside it."""
+    call = calls.get(message.tool_call_id)
+    if call is None:
+        raise errors.BadRequest(f"the tool result for '{message.tool_call_id}' matches no earlier tool call: "
+                                "Gemini needs the called function's name")
+    content = message.content
+    text = content if isinstance(content, str) else "".join(
+        p.text for p in content if isinstance(p, TextPart))
+    try:
+        response = json.loads(text)
+    except ValueError:
+        response = None
+    if not isinstance(response, dict):
+        # Gemini reads the "output" key as the function's output.
+        response = {"output": text}
+    images = [] if isinstance(content, str) else [wire_part(p, name) for p in content if isinstance(p, ImagePart)]
+    return [{"functionResponse": {"name": call.name, "response": response}}] + images
+
+
+def model_turn(message, name):
+    parts = [wire_part(part, name) for part in parts_of(message.content)]
+    for call in message.tool_calls:
+        part = {"functionCall": {"name": call.name, "args": call.arguments}}
+        if call.signature:
+            part["thoughtSignature"] = call.signature
+        parts.append(part)
+    return {"role": "model", "parts": parts}
+
+
+def contents_payload(req, name):
+    contents, calls = [], {}
     for message in req.messages:
         role, content = role_and_content(message)
         if role in ("system", "developer"):
             continue
-        contents.append({"role": "model" if role == "assistant" else "user",
-                         "parts": [{"text": content}]})
-    payload = {"contents": contents}
+        if role == "tool":
+            parts = function_response(message, calls, name)
+            last = contents[-1] if contents else None
+            if last and last["role"] == "user" and "functionResponse" in last["parts"][0]:
+                last["parts"].extend(parts)  # parallel calls are answered in one turn
+            else:
+                contents.append({"role": "user", "parts": parts})
+        elif role == "assistant":
+            calls.update((call.id, call) for call in message.tool_calls)
+            contents.append(model_turn(message, name) if message.tool_calls else
+                            {"role": "model", "parts": [wire_part(p, name) for p in parts_of(content)]
+                             if not isinstance(content, str) else [{"text": content}]})
+        else:
+            contents.append({"role": "user", "parts": [{"text": content}] if isinstance(content, str)
+                             else [wire_part(p, name) for p in content]})
+    return contents
+
+
+def generate_payload(req, *, name="google"):
+    """The `:generateContent` body: assistant turns are `model`, system text is `systemInstruction`,
+    tool results are `functionResponse` parts named after their call in the history."""
+    payload = {"contents": contents_payload(req, name)}
     system = system_texts(req)
     if system:
         payload["systemInstruction"] = {"parts": [{"text": "\n\n".join(system)}]}
+    if req.tools:
+        payload["tools"] = [{"functionDeclarations": [
+            {"name": tool.name, **({"description": tool.description} if tool.description else {}),
+             "parametersJsonSchema": tool.parameters} for tool in req.tools]}]
+    choice = req.tool_choice
+    if choice is not None:
+        config = ({"mode": "ANY", "allowedFunctionNames": [choice["name"]]} if isinstance(choice, dict)
+                  else {"mode": CALLING_MODES[choice]})
+        payload["toolConfig"] = {"functionCallingConfig": config}
     config = {}
     if req.max_tokens is not None:
         config["maxOutputTokens"] = req.max_tokens
@@ -52,30 +125,37 @@ def generate_payload(req):
         config["topP"] = req.top_p
     if req.stop:
         config["stopSequences"] = list(req.stop)
+    fmt = req.response_format
+    if fmt is not None and fmt.type != "text":
+        config["responseMimeType"] = "application/json"
+        if fmt.type == "json_schema":
+            config["responseJsonSchema"] = fmt.schema
     if config:
         payload["generationConfig"] = config
     return payload
 
 
+# -- Gemini -> neutral ----------------------------------------------------------------------------
 def parse_usage(meta):
     if not isinstance(meta, dict):
         return Usage()
     # Thinking tokens are billed as output but not counted in candidatesTokenCount.
+    thoughts = int_or_zero(meta.get("thoughtsTokenCount"))
     return Usage(int_or_zero(meta.get("promptTokenCount")),
-                 int_or_zero(meta.get("candidatesTokenCount"))
-                 + int_or_zero(meta.get("thoughtsTokenCount")))
+                 int_or_zero(meta.get("candidatesTokenCount")) + thoughts,
+                 cache_read_tokens=int_or_zero(meta.get("cachedContentTokenCount")),
+                 reasoning_tokens=thoughts)
 
 
-def blocked(provider, body):
+def blocked(body, name):
     """The error for a reply without candidates (the prompt itself was blocked)."""
     feedback = body.get("promptFeedback") or {} if isinstance(body, dict) else {}
     reason = feedback.get("blockReason")
     if reason:
         detail = feedback.get("blockReasonMessage")
         why = f"{reason}: {detail}" if detail else reason
-        return errors.UpstreamError(
-            f"provider '{provider.config.name}' blocked the prompt ({why})", status=400)
-    return errors.UpstreamError(f"provider '{provider.config.name}' sent a reply with no candidates")
+        return errors.UpstreamError(f"provider '{name}' blocked the prompt ({why})", status=400)
+    return errors.UpstreamError(f"provider '{name}' sent a reply with no candidates")
 
 
 def candidate_parts(body):
@@ -88,46 +168,70 @@ def candidate_parts(body):
     return candidate, [part for part in parts if isinstance(part, dict) and not part.get("thought")]
 
 
-def parse_generate(provider, body, model):
+def call_id(call):
+    """Gemini's own call id, or one made up: our tool results name their call by id."""
+    return call.get("id") or "call_" + secrets.token_hex(8)
+
+
+def tool_call(part):
+    call = part["functionCall"]
+    args = call.get("args") if isinstance(call.get("args"), dict) else {}
+    return ToolCall(call_id(call), call.get("name") or "", args, part.get("thoughtSignature"))
+
+
+def reply_reason(candidate, has_calls):
+    """Gemini ends a turn that calls functions with STOP; ours says tool_calls."""
+    reason = finish_reason(candidate.get("finishReason"))
+    return "tool_calls" if reason == "stop" and has_calls else reason
+
+
+def parse_generate(body, model, *, name="google"):
     candidate, parts = candidate_parts(body)
     if candidate is None:
-        raise blocked(provider, body)
+        raise blocked(body, name)
     text = "".join(part.get("text") or "" for part in parts)
+    calls = [tool_call(part) for part in parts if isinstance(part.get("functionCall"), dict)]
     return Completion(content=text, model=model, usage=parse_usage(body.get("usageMetadata")),
-                      finish_reason=finish_reason(candidate.get("finishReason")))
+                      finish_reason=reply_reason(candidate, bool(calls)), tool_calls=calls)
 
 
-def iter_chunks(provider, events):
+def iter_chunks(events, *, name="google"):
     """Chunks from `:streamGenerateContent?alt=sse`, which ends at EOF with no terminator.
 
-    Every complete stream carries a finishReason on its last chunk; EOF before one is a cut."""
-    finished = False
+    Every complete stream carries a finishReason on its last chunk; EOF before one is a cut.
+    Function calls arrive whole: each is one ToolCallDelta with all its arguments."""
+    finished, calls = False, 0
     for event in events:
         if event.event == "ping":
             continue
-        payload = provider.event_json(event)
+        payload = event_json(event, name)
         if isinstance(payload, list):  # a JSON-array error body
             payload = payload[0] if payload else {}
         if not isinstance(payload, dict):
             continue
         if payload.get("error"):
-            raise provider.stream_error(payload)
+            raise stream_failed(name, parse_error(200, payload, {}))
         if payload.get("type") == "ping":  # OpenCode Zen's closing cost chunk
             continue
         candidate, parts = candidate_parts(payload)
         if candidate is None and (payload.get("promptFeedback") or {}).get("blockReason"):
-            raise blocked(provider, payload)
+            raise blocked(payload, name)
         for part in parts:
             if part.get("text"):
                 yield Chunk(text=part["text"])
-        reason = finish_reason((candidate or {}).get("finishReason"))
+            if isinstance(part.get("functionCall"), dict):
+                call = tool_call(part)
+                yield Chunk(tool_calls=(ToolCallDelta(calls, call.id, call.name, json.dumps(call.arguments),
+                                                      call.signature),))
+                calls += 1
+        reason = reply_reason(candidate or {}, calls > 0)
         finished = finished or reason is not None
         meta = payload.get("usageMetadata")
         usage = parse_usage(meta) if isinstance(meta, dict) else None
         if usage or reason:
             yield Chunk(usage=usage, finish_reason=reason)
     if not finished:
-        raise stream_cut(provider, "no finishReason")
+        raise stream_cut(name, "no finishReason")
 
 
 def parse_duration(value):
@@ -174,7 +278,7 @@ def embed_payload(req):
     return ":batchEmbedContents", {"requests": requests}
 
 
-def parse_embeddings(provider, body, count):
+def parse_embeddings(body, count, *, name="google"):
     if not isinstance(body, dict):
         body = {}
     if "embedding" in body:
@@ -184,7 +288,7 @@ def parse_embeddings(provider, body, count):
     vectors = [item.get("values") for item in found if isinstance(item, dict)]
     if len(vectors) != count or any(v is None for v in vectors):
         raise errors.UpstreamError(
-            f"provider '{provider.config.name}' returned {len(vectors)} embeddings for {count} inputs")
+            f"provider '{name}' returned {len(vectors)} embeddings for {count} inputs")
     return vectors
 
 
@@ -212,10 +316,10 @@ def image_payload(prompt, ratio):
     return {"contents": [{"role": "user", "parts": [{"text": prompt}]}], "generationConfig": config}
 
 
-def parse_images(provider, body):
+def parse_images(body, *, name="google"):
     candidate, parts = candidate_parts(body)
     if candidate is None:
-        raise blocked(provider, body)
+        raise blocked(body, name)
     images = [Image(b64_json=part["inlineData"].get("data"),
                     mime_type=part["inlineData"].get("mimeType"))
               for part in parts if isinstance(part.get("inlineData"), dict)]
@@ -223,7 +327,7 @@ def parse_images(provider, body):
         said = " ".join(part.get("text") or "" for part in parts).strip()
         reason = candidate.get("finishReason") or "no reason given"
         raise errors.UpstreamError(
-            f"provider '{provider.config.name}' returned no image ({reason})"
+            f"provider '{name}' returned no image ({reason})"
             + (f": {said}" if said else ""))
     return images, parse_usage(body.get("usageMetadata"))
 

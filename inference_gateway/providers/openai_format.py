@@ -1,9 +1,15 @@
-"""OpenAI wire format (chat completions, embeddings, errors): pure translation, shared by the
-OpenAI, OpenAI-compatible and OpenCode adapters."""
+"""OpenAI wire format (chat completions, embeddings, images, transcription, errors): pure
+translation, shared by the OpenAI, OpenAI-compatible and OpenCode adapters. Data in, data out:
+no HTTP here, and errors name the provider by the `name` they are given."""
+import json
+import re
+
 from inference_gateway import errors
-from inference_gateway.types import Chunk, Completion, Embeddings, Usage
-from inference_gateway.providers.base import UpstreamFailure
-from inference_gateway.providers.common import header, int_or_zero, role_and_content, stream_cut
+from inference_gateway.errors import UpstreamFailure
+from inference_gateway.types import (Chunk, Completion, Embeddings, Image, ImagePart, TextPart, ToolCall,
+                                     ToolCallDelta, Transcription, Usage)
+from inference_gateway.providers.common import (event_json, header, int_or_zero, parse_arguments,
+                                                role_and_content, stream_cut, stream_failed, unsupported)
 
 FINISH_REASONS = {"stop": "stop", "length": "length", "content_filter": "content_filter",
                   "tool_calls": "tool_calls", "function_call": "tool_calls"}
@@ -15,13 +21,70 @@ def finish_reason(value):
     return FINISH_REASONS.get(value, str(value).lower())
 
 
+# -- chat: neutral -> OpenAI ----------------------------------------------------------------------
+def image_url(part):
+    """The `image_url.url` for an ImagePart: its URL, or its bytes as a data URL."""
+    return part.url if part.url else f"data:{part.mime_type};base64,{part.data}"
+
+
+def content_parts(content):
+    """A message's content on the wire: a string stays a string; parts become OpenAI parts
+    (`cacheControl` is dropped: OpenAI caches prompt prefixes by itself)."""
+    if isinstance(content, str):
+        return content
+    return [{"type": "text", "text": part.text} if isinstance(part, TextPart)
+            else {"type": "image_url", "image_url": {"url": image_url(part)}} for part in content]
+
+
+def wire_message(message, name):
+    role, content = role_and_content(message)
+    calls = getattr(message, "tool_calls", None)
+    if role == "tool":
+        if not isinstance(content, str) and any(isinstance(p, ImagePart) for p in content):
+            raise unsupported(name, "images in tool results (OpenAI's tool messages take text only)")
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": content_parts(content)}
+    wire = {"role": role, "content": content_parts(content)}
+    if calls:
+        # Content may be null beside tool calls; an empty string is refused by some servers.
+        wire["content"] = wire["content"] or None
+        wire["tool_calls"] = [{"id": call.id, "type": "function", "function": {
+            "name": call.name, "arguments": json.dumps(call.arguments, separators=(",", ":"))}}
+            for call in calls]
+    return wire
+
+
+def tools_payload(tools):
+    return [{"type": "function", "function": {
+        "name": tool.name, **({"description": tool.description} if tool.description else {}),
+        "parameters": tool.parameters}} for tool in tools]
+
+
+def tool_choice_payload(choice):
+    if isinstance(choice, dict):
+        return {"type": "function", "function": {"name": choice["name"]}}
+    return choice
+
+
+def response_format_payload(fmt):
+    if fmt.type == "json":
+        return {"type": "json_object"}
+    if fmt.type == "json_schema":
+        schema = {"name": fmt.name, "schema": fmt.schema}
+        if fmt.strict is not None:
+            schema["strict"] = fmt.strict
+        return {"type": "json_schema", "json_schema": schema}
+    return {"type": "text"}
+
+
 def chat_payload(req, *, max_tokens_field="max_completion_tokens", stream=False,
-                 include_usage=True):
+                 include_usage=True, name="openai"):
     """The `/chat/completions` body for a ChatRequest."""
     messages = [{"role": "system", "content": req.system}] if req.system else []
     for message in req.messages:
-        role, content = role_and_content(message)
-        messages.append({"role": role, "content": content})
+        if type(message.content) is str and not message.tool_calls and message.role != "tool":
+            messages.append({"role": message.role, "content": message.content})  # the common case
+        else:
+            messages.append(wire_message(message, name))
     payload = {"model": req.model, "messages": messages}
     if req.max_tokens is not None:
         payload[max_tokens_field] = req.max_tokens
@@ -31,6 +94,12 @@ def chat_payload(req, *, max_tokens_field="max_completion_tokens", stream=False,
         payload["top_p"] = req.top_p
     if req.stop:
         payload["stop"] = list(req.stop)
+    if req.tools:
+        payload["tools"] = tools_payload(req.tools)
+    if req.tool_choice is not None:
+        payload["tool_choice"] = tool_choice_payload(req.tool_choice)
+    if req.response_format is not None:
+        payload["response_format"] = response_format_payload(req.response_format)
     if stream:
         payload["stream"] = True
         if include_usage:
@@ -39,25 +108,55 @@ def chat_payload(req, *, max_tokens_field="max_completion_tokens", stream=False,
     return payload
 
 
+# -- chat: OpenAI -> neutral ----------------------------------------------------------------------
 def parse_usage(usage):
     if not isinstance(usage, dict):
         return Usage()
-    return Usage(int_or_zero(usage.get("prompt_tokens")), int_or_zero(usage.get("completion_tokens")))
+    prompt = usage.get("prompt_tokens_details")
+    completion = usage.get("completion_tokens_details")
+    return Usage(int_or_zero(usage.get("prompt_tokens")), int_or_zero(usage.get("completion_tokens")),
+                 cache_read_tokens=int_or_zero(prompt.get("cached_tokens")) if isinstance(prompt, dict) else 0,
+                 reasoning_tokens=(int_or_zero(completion.get("reasoning_tokens"))
+                                   if isinstance(completion, dict) else 0))
 
 
-def parse_chat(provider, body, model):
+def parse_tool_calls(calls, name):
+    parsed = []
+    for call in calls or ():
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict):
+            continue
+        parsed.append(ToolCall(call.get("id") or f"call_{len(parsed)}", function.get("name") or "",
+                               parse_arguments(function.get("arguments"), name, function.get("name"))))
+    return parsed
+
+
+def parse_chat(body, model, *, name="openai"):
     """A Completion from a `/chat/completions` reply."""
     choices = body.get("choices") if isinstance(body, dict) else None
     if not choices or not isinstance(choices[0], dict):
-        raise errors.UpstreamError(f"provider '{provider.config.name}' sent a reply with no choices")
+        raise errors.UpstreamError(f"provider '{name}' sent a reply with no choices")
     choice = choices[0]
     message = choice.get("message") or {}
     content = message.get("content") or message.get("refusal") or ""
     return Completion(content=content, model=model, usage=parse_usage(body.get("usage")),
-                      finish_reason=finish_reason(choice.get("finish_reason")))
+                      finish_reason=finish_reason(choice.get("finish_reason")),
+                      tool_calls=parse_tool_calls(message.get("tool_calls"), name))
 
 
-def iter_chunks(provider, events, *, require_done=True):
+def tool_call_deltas(delta):
+    """ToolCallDeltas of one streamed `delta` (pieces of several calls may share a chunk)."""
+    pieces = []
+    for call in delta.get("tool_calls") or ():
+        if not isinstance(call, dict):
+            continue
+        function = call.get("function") or {}
+        pieces.append(ToolCallDelta(index=int_or_zero(call.get("index")), id=call.get("id"),
+                                    name=function.get("name"), arguments=function.get("arguments") or ""))
+    return tuple(pieces)
+
+
+def iter_chunks(events, *, name="openai", require_done=True):
     """Chunks from an OpenAI-format SSE stream; stops at `[DONE]`.
 
     With `require_done=False` a stream that reached a finish_reason may end at EOF without
@@ -69,26 +168,29 @@ def iter_chunks(provider, events, *, require_done=True):
         if event.data.strip() == "[DONE]":
             # Anything after it (OpenCode Zen sends a cost chunk) is not read.
             return
-        payload = provider.event_json(event)
+        payload = event_json(event, name)
         if not isinstance(payload, dict):
             continue
         if event.event == "error" or payload.get("error"):
-            raise provider.stream_error(payload)
+            raise stream_failed(name, parse_error(200, payload, {}))
         if payload.get("type") == "ping":
             continue
-        text, reason = "", None
+        text, reason, calls = "", None, ()
         for choice in payload.get("choices") or []:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
-            text = (choice.get("delta") or {}).get("content") or ""
+            delta = choice.get("delta") or {}
+            text = delta.get("content") or ""
+            if delta.get("tool_calls"):
+                calls = tool_call_deltas(delta)
             reason = finish_reason(choice.get("finish_reason"))
         usage = payload.get("usage")
         usage = parse_usage(usage) if isinstance(usage, dict) else None
         finished = finished or reason is not None
-        if text or reason or usage:
-            yield Chunk(text=text, usage=usage, finish_reason=reason)
+        if text or reason or usage or calls:
+            yield Chunk(text=text, usage=usage, finish_reason=reason, tool_calls=calls)
     if require_done or not finished:
-        raise stream_cut(provider, "no [DONE]")
+        raise stream_cut(name, "no [DONE]")
 
 
 def parse_error(status, body, headers):
@@ -113,6 +215,7 @@ def parse_error(status, body, headers):
     return UpstreamFailure(text, retryable=retryable)
 
 
+# -- embeddings and models ------------------------------------------------------------------------
 def embed_payload(req):
     payload = {"model": req.model, "input": list(req.inputs)}
     if req.dimensions is not None:
@@ -120,13 +223,12 @@ def embed_payload(req):
     return payload
 
 
-def parse_embeddings(provider, body, req):
+def parse_embeddings(body, req, *, name="openai"):
     """Embeddings in input order (the reply is sorted by `index`)."""
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list) or len(data) != len(req.inputs):
         raise errors.UpstreamError(
-            f"provider '{provider.config.name}' returned {len(data or [])} embeddings "
-            f"for {len(req.inputs)} inputs")
+            f"provider '{name}' returned {len(data or [])} embeddings for {len(req.inputs)} inputs")
     ordered = sorted(data, key=lambda item: item.get("index", 0))
     usage = body.get("usage") or {}
     return Embeddings(vectors=[item.get("embedding") for item in ordered], model=req.model,
@@ -136,3 +238,107 @@ def parse_embeddings(provider, body, req):
 def model_ids(body):
     data = body.get("data") if isinstance(body, dict) else None
     return [item["id"] for item in data or [] if isinstance(item, dict) and item.get("id")]
+
+
+# -- images ---------------------------------------------------------------------------------------
+GPT_IMAGE_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
+# Accepted sizes per image model family (OpenAI spec, CreateImageRequest.size).
+IMAGE_SIZES = {
+    "dall-e-2": ("256x256", "512x512", "1024x1024"),
+    "dall-e-3": ("1024x1024", "1792x1024", "1024x1792"),
+    "gpt-image-1": GPT_IMAGE_SIZES,  # also gpt-image-1-mini and gpt-image-1.5
+}
+# Accepted `quality` per family ("auto" is accepted by all; OpenAI spec, CreateImageRequest.quality).
+IMAGE_QUALITIES = {
+    "dall-e-2": ("standard", "auto"),
+    "dall-e-3": ("standard", "hd", "auto"),
+    "gpt-image-1": ("low", "medium", "high", "auto"),
+    "gpt-image-2": ("low", "medium", "high", "auto"),
+}
+# gpt-image-2 takes any WIDTHxHEIGHT (multiples of 16, limits enforced upstream) or auto.
+FREE_SIZE = re.compile(r"^(auto|\d+x\d+)$")
+OUTPUT_MIME = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "webp": "image/webp"}
+
+
+def image_family(model):
+    for family in ("dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-2"):
+        if model.startswith(family):
+            return family
+    return None
+
+
+def check_image_request(req, family):
+    """Reject what the model cannot do before anything is sent (and billed)."""
+    if req.n is not None and not 1 <= req.n <= 10:
+        raise errors.BadRequest("n must be between 1 and 10")
+    if family == "dall-e-3" and req.n not in (None, 1):
+        raise errors.BadRequest("dall-e-3 generates one image per request: n must be 1")
+    qualities = IMAGE_QUALITIES.get(family)
+    if req.quality is not None and qualities is not None and req.quality not in qualities:
+        raise errors.BadRequest(
+            f"quality '{req.quality}' is not available for {req.model}; accepted qualities: "
+            + ", ".join(qualities))
+    if req.size is None:
+        return
+    accepted = IMAGE_SIZES.get(family)
+    if accepted is not None and req.size not in accepted:
+        raise errors.BadRequest(
+            f"size '{req.size}' is not available for {req.model}; accepted sizes: " + ", ".join(accepted))
+    if family == "gpt-image-2" and not FREE_SIZE.match(req.size):
+        raise errors.BadRequest(
+            f"size '{req.size}' is not available for {req.model}; use WIDTHxHEIGHT or auto")
+
+
+def image_payload(req):
+    """The `/images/generations` body, after check_image_request."""
+    family = image_family(req.model)
+    check_image_request(req, family)
+    payload = {"model": req.model, "prompt": req.prompt}
+    for field_name in ("n", "size", "quality"):
+        if getattr(req, field_name) is not None:
+            payload[field_name] = getattr(req, field_name)
+    if family in ("dall-e-2", "dall-e-3"):
+        # Ask for the bytes: the default is a URL that expires after 60 minutes, which a
+        # client reading a stored reply (or a slow one) would find dead.
+        payload["response_format"] = "b64_json"
+    return payload
+
+
+def parse_images(body, *, name="openai"):
+    """(images, usage or None) from an `/images/generations` reply."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if not data:
+        raise errors.UpstreamError(f"provider '{name}' returned no images")
+    mime = OUTPUT_MIME.get(str(body.get("output_format") or "png").lower(), "image/png")
+    images = [Image(b64_json=item.get("b64_json"), url=item.get("url"),
+                    mime_type=mime if item.get("b64_json") else None,
+                    revised_prompt=item.get("revised_prompt"))
+              for item in data if isinstance(item, dict)]
+    usage = body.get("usage")
+    usage = Usage(int_or_zero(usage.get("input_tokens")),
+                  int_or_zero(usage.get("output_tokens"))) if isinstance(usage, dict) else None
+    return images, usage
+
+
+# -- transcription --------------------------------------------------------------------------------
+def transcription_form(req):
+    """The multipart form fields of `/audio/transcriptions` (the file goes beside them)."""
+    form = {"model": req.model, "response_format": "json"}
+    if req.language:
+        form["language"] = req.language
+    if req.prompt:
+        form["prompt"] = req.prompt
+    return form
+
+
+def parse_transcription(body, req, *, name="openai"):
+    if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+        raise errors.UpstreamError(f"provider '{name}' sent a transcription with no text")
+    usage = body.get("usage")
+    # Token-billed models report tokens; whisper-1 reports {"type": "duration", "seconds"}.
+    if isinstance(usage, dict) and ("input_tokens" in usage or usage.get("type") == "tokens"):
+        usage = Usage(int_or_zero(usage.get("input_tokens")), int_or_zero(usage.get("output_tokens")))
+    else:
+        usage = None
+    return Transcription(text=body["text"], model=req.model,
+                         language=body.get("language") or req.language, usage=usage)

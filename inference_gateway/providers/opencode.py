@@ -1,5 +1,6 @@
 """OpenCode Zen adapter: one key, three wire formats chosen by model family."""
 from dataclasses import replace
+from functools import partial
 
 from inference_gateway import errors
 from inference_gateway.types import ModelInfo
@@ -55,34 +56,38 @@ class OpenCodeProvider(Provider):
             return None
 
     def _route(self, req, stream):
-        """(path, params, headers, body, reply parser, chunk parser) for a chat request."""
+        """(path, params, headers, body, reply parser, chunk parser) for a chat request; the
+        parsers take the reply (or the SSE events) alone."""
         model_id = bare_id(req.model)
         if req.model != model_id:
             req = replace(req, model=model_id)
         key = self.api_key()
+        name = self.config.name
         kind = family(model_id)
         if kind == ANTHROPIC:
             payload = anthropic_format.messages_payload(
-                req, self.settings.anthropic_default_max_tokens, stream=stream)
+                req, self.settings.anthropic_default_max_tokens, stream=stream, name=name)
+            structured = anthropic_format.structured_name(req)
             return ("/messages", None, anthropic_format.auth_headers(key), payload,
-                    anthropic_format.parse_message, anthropic_format.iter_chunks)
+                    partial(anthropic_format.parse_message, name=name, structured=structured),
+                    partial(anthropic_format.iter_chunks, name=name, structured=structured))
         if kind == GOOGLE:
             method = "streamGenerateContent" if stream else "generateContent"
             return (f"/models/{model_id}:{method}", {"alt": "sse"} if stream else None,
-                    google_format.auth_headers(key), google_format.generate_payload(req),
-                    google_format.parse_generate, google_format.iter_chunks)
-        payload = openai_format.chat_payload(req, max_tokens_field="max_tokens", stream=stream)
+                    google_format.auth_headers(key), google_format.generate_payload(req, name=name),
+                    partial(google_format.parse_generate, name=name), partial(google_format.iter_chunks, name=name))
+        payload = openai_format.chat_payload(req, max_tokens_field="max_tokens", stream=stream, name=name)
         return ("/chat/completions", None, self.auth_headers(key), payload,
-                openai_format.parse_chat, openai_format.iter_chunks)
+                partial(openai_format.parse_chat, name=name), partial(openai_format.iter_chunks, name=name))
 
     def chat(self, req):
         path, params, headers, payload, parse, _ = self._route(req, stream=False)
         body = self.request_json("POST", path, params=params, json_body=payload, headers=headers,
                                  auth=False)
-        return parse(self, body, req.model)
+        return parse(body, req.model)
 
     def stream(self, req):
         path, params, headers, payload, _, chunks = self._route(req, stream=True)
         resp = self.request("POST", path, params=params, json_body=payload, headers=headers,
                             auth=False, stream=True)
-        return chunks(self, self.stream_events(resp))
+        return chunks(self.stream_events(resp))

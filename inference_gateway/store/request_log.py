@@ -38,6 +38,10 @@ class CallRecord:
     http_status: Optional[int] = 200
     input_tokens: int = 0
     output_tokens: int = 0
+    # Parts of the two above, as the provider reports them (0 when it does not).
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
     duration_ms: int = 0
     ttft_ms: Optional[int] = None
     stream: bool = False
@@ -62,6 +66,8 @@ class CallRecord:
     def set_usage(self, usage):
         if usage is not None:
             self.input_tokens, self.output_tokens = usage.input_tokens, usage.output_tokens
+            self.cache_read_tokens, self.cache_write_tokens = usage.cache_read_tokens, usage.cache_write_tokens
+            self.reasoning_tokens = usage.reasoning_tokens
 
     def fail(self, exc, status=ERROR):
         self.status = status
@@ -79,15 +85,23 @@ class CallRecord:
             self.upstream_ms = self.adapter.upstream_seconds * 1000.0
 
     def usage_dict(self):
-        """The call's token counts as the API shows them."""
-        return {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens}
+        """The call's token counts as the API shows them (the details only when reported)."""
+        usage = {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens}
+        if self.cache_read_tokens:
+            usage["cacheReadTokens"] = self.cache_read_tokens
+        if self.cache_write_tokens:
+            usage["cacheWriteTokens"] = self.cache_write_tokens
+        if self.reasoning_tokens:
+            usage["reasoningTokens"] = self.reasoning_tokens
+        return usage
 
     def row(self):
         return {name: getattr(self, name) for name in ROW_FIELDS}
 
 
 ROW_FIELDS = [f.name for f in fields(CallRecord)
-              if f.name not in ("started", "upstream_ms", "adapter", "deferred")]
+              if f.name not in ("started", "upstream_ms", "adapter", "deferred", "cache_read_tokens",
+                                "cache_write_tokens", "reasoning_tokens")]
 
 
 def _insert_sql(p):

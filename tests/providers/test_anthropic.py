@@ -77,7 +77,7 @@ def test_chat_uses_the_callers_max_tokens_and_counts_cached_input(claude, rsps):
     assert sent_json(rsps.calls[0]) == {"model": "claude-sonnet-4-5", "max_tokens": 5,
                                         "messages": [{"role": "user", "content": "Hello?"}]}
     assert completion.finish_reason == "length"
-    assert completion.usage == Usage(20 + 100 + 50, 5)
+    assert completion.usage == Usage(20 + 100 + 50, 5, cache_read_tokens=50, cache_write_tokens=100)
 
 
 @pytest.mark.parametrize("stop_reason,expected", [
@@ -102,7 +102,7 @@ def test_stream_skips_thinking_and_takes_cumulative_usage_from_message_delta(cla
     add_sse(rsps, "POST", f"{BASE}/messages", load("anthropic", "stream_thinking.sse"))
     chunks = list(claude.stream(chat_request("claude-sonnet-4-5")))
     assert [c.text for c in chunks if c.text] == ["42"]
-    assert chunks[-1] == Chunk(usage=Usage(40, 64), finish_reason="length")
+    assert chunks[-1] == Chunk(usage=Usage(40, 64, cache_read_tokens=30), finish_reason="length")
 
 
 def test_stream_error_event_after_200_raises(claude, rsps):

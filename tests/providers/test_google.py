@@ -55,7 +55,7 @@ def test_chat_translates_roles_system_and_generation_config(gemini, rsps):
     }
     assert completion.content == "The capital of France is Paris."  # thought part skipped
     assert completion.finish_reason == "stop"
-    assert completion.usage == Usage(8, 7 + 25)  # thinking tokens are output
+    assert completion.usage == Usage(8, 7 + 25, reasoning_tokens=25)  # thinking tokens are output
 
 
 def test_chat_minimal_body_and_models_prefix(gemini, rsps):
@@ -99,8 +99,8 @@ def test_stream_uses_alt_sse_and_yields_deltas_usage_and_finish(gemini, rsps):
     assert sent_json(rsps.calls[0])["generationConfig"] == {"maxOutputTokens": 64}
     assert chunks == [
         Chunk(usage=Usage(6, 0)),
-        Chunk(text="The longest river"), Chunk(usage=Usage(6, 23)),
-        Chunk(text=" is the Nile."), Chunk(usage=Usage(6, 28), finish_reason="stop"),
+        Chunk(text="The longest river"), Chunk(usage=Usage(6, 23, reasoning_tokens=20)),
+        Chunk(text=" is the Nile."), Chunk(usage=Usage(6, 28, reasoning_tokens=20), finish_reason="stop"),
     ]
 
 
