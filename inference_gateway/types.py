@@ -34,6 +34,9 @@ class ToolCall:
     arguments: dict
     # Opaque: what the provider needs echoed on the next turn (Gemini's thoughtSignature).
     signature: Optional[str] = None
+    # The model's argument text when it is not a JSON object (then `arguments` is {}): a call cut
+    # off by the token limit, or a model that wrote broken JSON. Kept, never dropped.
+    raw_arguments: Optional[str] = None
 
 
 @dataclass

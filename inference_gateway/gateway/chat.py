@@ -46,6 +46,8 @@ def tool_call_dict(call):
     out = {"id": call.id, "name": call.name, "arguments": call.arguments}
     if call.signature:
         out["signature"] = call.signature
+    if call.raw_arguments is not None:
+        out["rawArguments"] = call.raw_arguments
     return out
 
 
@@ -141,7 +143,7 @@ class ChatStream:
                     self.deltas += 1
                     self.tool_calls.add(delta)
                     yield tool_call_event(delta)
-            calls = self.tool_calls.result(self.provider_name) if self.tool_calls else []
+            calls = self.tool_calls.result() if self.tool_calls else []
             yield {"type": "message_stop", "usage": record.usage_dict(),
                    "finishReason": self.finish_reason, "toolCalls": [tool_call_dict(c) for c in calls]}
         except GeneratorExit:

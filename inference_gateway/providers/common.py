@@ -64,18 +64,18 @@ def unsupported(name, feature):
     return errors.Unsupported(f"provider '{name}' does not support {feature}")
 
 
-def parse_arguments(text, name, tool):
-    """Tool-call arguments from their JSON text ("" is no arguments); anything but an object is a 502."""
+def tool_call(call_id, name, text, signature=None):
+    """A ToolCall from its argument text ("" is no arguments); text that is not a JSON object is
+    kept as `raw_arguments` beside empty arguments rather than failing the whole answer."""
     if not text or not text.strip():
-        return {}
+        return ToolCall(call_id, name, {}, signature)
     try:
         value = json.loads(text)
     except ValueError:
         value = None
     if not isinstance(value, dict):
-        raise errors.UpstreamError(
-            f"provider '{name}' sent arguments for tool '{tool}' that are not a JSON object")
-    return value
+        return ToolCall(call_id, name, {}, signature, raw_arguments=text)
+    return ToolCall(call_id, name, value, signature)
 
 
 class ToolCallBuffer:
@@ -97,10 +97,9 @@ class ToolCallBuffer:
     def __bool__(self):
         return bool(self.calls)
 
-    def result(self, name):
-        return [ToolCall(call["id"] or f"call_{index}", call["name"] or "",
-                         parse_arguments("".join(call["arguments"]), name, call["name"]),
-                         call["signature"])
+    def result(self):
+        return [tool_call(call["id"] or f"call_{index}", call["name"] or "", "".join(call["arguments"]),
+                          call["signature"])
                 for index, call in sorted(self.calls.items())]
 
 

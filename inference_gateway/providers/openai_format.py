@@ -6,9 +6,9 @@ import re
 
 from inference_gateway import errors
 from inference_gateway.errors import UpstreamFailure
-from inference_gateway.types import (Chunk, Completion, Embeddings, Image, ImagePart, TextPart, ToolCall,
+from inference_gateway.types import (Chunk, Completion, Embeddings, Image, ImagePart, TextPart,
                                      ToolCallDelta, Transcription, Usage)
-from inference_gateway.providers.common import (event_json, header, int_or_zero, parse_arguments,
+from inference_gateway.providers.common import (event_json, header, int_or_zero, tool_call,
                                                 role_and_content, stream_cut, stream_failed, unsupported)
 
 FINISH_REASONS = {"stop": "stop", "length": "length", "content_filter": "content_filter",
@@ -120,14 +120,14 @@ def parse_usage(usage):
                                    if isinstance(completion, dict) else 0))
 
 
-def parse_tool_calls(calls, name):
+def parse_tool_calls(calls):
     parsed = []
     for call in calls or ():
         function = call.get("function") if isinstance(call, dict) else None
         if not isinstance(function, dict):
             continue
-        parsed.append(ToolCall(call.get("id") or f"call_{len(parsed)}", function.get("name") or "",
-                               parse_arguments(function.get("arguments"), name, function.get("name"))))
+        parsed.append(tool_call(call.get("id") or f"call_{len(parsed)}", function.get("name") or "",
+                                function.get("arguments")))
     return parsed
 
 
@@ -141,7 +141,7 @@ def parse_chat(body, model, *, name="openai"):
     content = message.get("content") or message.get("refusal") or ""
     return Completion(content=content, model=model, usage=parse_usage(body.get("usage")),
                       finish_reason=finish_reason(choice.get("finish_reason")),
-                      tool_calls=parse_tool_calls(message.get("tool_calls"), name))
+                      tool_calls=parse_tool_calls(message.get("tool_calls")))
 
 
 def tool_call_deltas(delta):
