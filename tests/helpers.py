@@ -1,5 +1,9 @@
-"""Small helpers the app-level tests share: reading the request log and an SSE body."""
+"""Small helpers the tests share: the request log, SSE bodies, metrics samples, free ports."""
 import json
+import socket
+import time
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from inference_gateway.store.db import connection
 from inference_gateway.store.tables import RequestLog
@@ -11,7 +15,42 @@ def log_rows(app):
         return list(RequestLog.select().order_by(RequestLog.created))
 
 
+def sse_json(text):
+    """The JSON events of a finished SSE body."""
+    return [json.loads(block[len("data: "):]) for block in text.split("\n\n") if block.startswith("data: ")]
+
+
 def sse_events(resp):
     """The JSON events of a finished (test client) SSE response."""
-    text = resp.get_data(as_text=True)
-    return [json.loads(block[len("data: "):]) for block in text.split("\n\n") if block.startswith("data: ")]
+    return sse_json(resp.get_data(as_text=True))
+
+
+def sse_frames(resp):
+    """(event name or None, data text, arrival time) for each event of a streamed `requests`
+    response, as it arrives."""
+    name = None
+    for line in resp.iter_lines(chunk_size=None):
+        if line.startswith(b"event: "):
+            name = line[len(b"event: "):].decode()
+        elif line.startswith(b"data: "):
+            yield name, line[len(b"data: "):].decode(), time.monotonic()
+            name = None
+
+
+def streamed_events(resp):
+    """(arrival time, JSON event) for each event of the gateway's streamed SSE response."""
+    for _, data, at in sse_frames(resp):
+        yield at, json.loads(data)
+
+
+def metric_samples(text):
+    """{(sample name, sorted labels): value} from a Prometheus text exposition."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def free_port():
+    """A loopback port no one listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

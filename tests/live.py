@@ -2,7 +2,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -11,17 +10,13 @@ import time
 import requests
 import websocket
 
+from .helpers import free_port, streamed_events
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
 P = "/api/v1/inference"
 CHAT = {"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "Hello"}]}
 KEY_VAR = "GUNICORN_TEST_OPENAI_KEY"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Gunicorn:
@@ -77,19 +72,12 @@ def register_openai(url, up):
     return resp.json()["data"]
 
 
-def sse_events(resp):
-    """(arrival time, event) for each SSE event, as it arrives."""
-    for line in resp.iter_lines(chunk_size=None):
-        if line.startswith(b"data: "):
-            yield time.monotonic(), json.loads(line[len(b"data: "):])
-
-
 def stream_chat(url, started=None):
     """Run one SSE chat; record when it started streaming; return its events."""
     with requests.post(url + P + "/chat/stream", json=CHAT, stream=True, timeout=30) as resp:
         assert resp.status_code == 200, resp.text
         events = []
-        for at, event in sse_events(resp):
+        for at, event in streamed_events(resp):
             if event["type"] == "message_start" and started is not None:
                 started.append(at)
             events.append(event)

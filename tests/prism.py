@@ -6,13 +6,14 @@ It cannot stream; the SSE paths are covered by tests/fake_upstream."""
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 
 import pytest
 import requests
+
+from .helpers import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # The providers' specs as fixed for Prism (tests/fixtures/specs/README.md says how), in the repository
@@ -38,12 +39,6 @@ def binary():
     if LOCAL_BINARY.exists():
         return str(LOCAL_BINARY)
     return shutil.which("prism")
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Prism:

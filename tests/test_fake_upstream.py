@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from .fake_upstream import PNG, Hang, fake_vector
-from .upstream_client import ANTHROPIC, ASK, GOOGLE, OPENAI, PARIS, post, sse_events
+from .upstream_client import ANTHROPIC, ASK, GOOGLE, OPENAI, PARIS, post
+from .helpers import sse_frames
 
 
 # -- basics -------------------------------------------------------------------------------------
@@ -112,7 +113,7 @@ def test_openai_stream_without_usage(up):
               json={"model": "gpt-4o", "messages": ASK, "stream": True}) as resp:
         assert resp.headers["Content-Type"] == "text/event-stream"
         assert resp.headers["Transfer-Encoding"] == "chunked"
-        events = [data for _, data, _ in sse_events(resp)]
+        events = [data for _, data, _ in sse_frames(resp)]
     assert events[-1] == "[DONE]"
     chunks = [json.loads(e) for e in events[:-1]]
     assert "usage" not in json.dumps(chunks)
@@ -125,7 +126,7 @@ def test_openai_stream_usage_and_timing(up):
     up.stream_delay = 0.1
     with post(up, "openai", "/chat/completions", OPENAI, stream=True, json={
             "model": "gpt-4o", "messages": ASK, "stream": True, "stream_options": {"include_usage": True}}) as resp:
-        events = sse_events(resp)
+        events = list(sse_frames(resp))
     assert events[-1][1] == "[DONE]"
     usage_chunk = json.loads(events[-2][1])
     assert usage_chunk["choices"] == [] and usage_chunk["usage"]["completion_tokens"] == 6
@@ -138,7 +139,7 @@ def test_stamped_chunks_carry_their_send_time(up):
     up.stamp = True
     with post(up, "openai", "/chat/completions", OPENAI, stream=True,
               json={"model": "gpt-4o", "messages": ASK, "stream": True}) as resp:
-        chunks = [json.loads(d) for _, d, _ in sse_events(resp) if d != "[DONE]"]
+        chunks = [json.loads(d) for _, d, _ in sse_frames(resp) if d != "[DONE]"]
     stamps = [c["x_sent_at"] for c in chunks if "x_sent_at" in c]
     assert len(stamps) == 6 and abs(time.time() - stamps[-1]) < 2
 
@@ -246,7 +247,7 @@ def test_anthropic_validation(up, payload):
 def test_anthropic_stream(up):
     with post(up, "anthropic", "/messages", ANTHROPIC, stream=True, json={
             "model": "claude-3-5-haiku", "max_tokens": 100, "messages": ASK, "stream": True}) as resp:
-        events = [(name, json.loads(data)) for name, data, _ in sse_events(resp)]
+        events = [(name, json.loads(data)) for name, data, _ in sse_frames(resp)]
     names = [name for name, _ in events]
     assert names == ["message_start", "content_block_start", "ping"] + ["content_block_delta"] * 6 + \
         ["content_block_stop", "message_delta", "message_stop"]
@@ -309,7 +310,7 @@ def test_google_auth(up):
 
 def test_google_stream_ends_at_eof_with_usage_on_the_last_chunk(up):
     with gemini(up, "streamGenerateContent", CONTENTS, params={"alt": "sse"}, stream=True) as resp:
-        chunks = [json.loads(data) for _, data, _ in sse_events(resp)]
+        chunks = [json.loads(data) for _, data, _ in sse_frames(resp)]
     assert ["".join(p["text"] for p in c["candidates"][0]["content"]["parts"]) for c in chunks] == up.stream_chunks
     assert "usageMetadata" not in chunks[0] and chunks[-1]["usageMetadata"]["candidatesTokenCount"] == 6
     assert chunks[-1]["candidates"][0]["finishReason"] == "STOP"
@@ -353,11 +354,11 @@ def test_opencode_routes_and_cost(up):
     assert chat["choices"][0]["message"]["content"] == PARIS and chat["cost"]
     with post(up, "opencode", "/chat/completions", OPENAI, stream=True,
               json={"model": "kimi-k2", "messages": ASK, "stream": True}) as resp:
-        events = [data for _, data, _ in sse_events(resp)]
+        events = [data for _, data, _ in sse_frames(resp)]
     assert events[-2] == "[DONE]" and json.loads(events[-1]) == {"choices": [], "cost": json.loads(events[-1])["cost"]}
     with post(up, "opencode", "/messages", {"x-api-key": "k"}, stream=True,
               json={"model": "claude-sonnet-4", "max_tokens": 10, "messages": ASK, "stream": True}) as resp:
-        events = sse_events(resp)
+        events = list(sse_frames(resp))
     assert [n for n, _, _ in events[-2:]] == ["message_stop", "ping"] and "cost" in json.loads(events[-1][1])
     gem = post(up, "opencode", "/models/gemini-2.5-pro:generateContent", GOOGLE, json=CONTENTS).json()
     assert gem["candidates"][0]["content"]["parts"] == [{"text": PARIS}]

@@ -5,7 +5,8 @@ import pytest
 import requests
 
 from .fake_upstream import SSE, Hang, Reply, Reset
-from .upstream_client import ANTHROPIC, ASK, OPENAI, post, sse_events
+from .upstream_client import ANTHROPIC, ASK, OPENAI, post
+from .helpers import sse_frames
 
 
 # -- scripts and failures -----------------------------------------------------------------------
@@ -51,7 +52,7 @@ def test_scripted_sse_with_event_names_and_mid_stream_reset(up):
     up.script("anthropic", SSE([("message_start", {"type": "message_start"}), {"type": "x"}, "raw text"],
                                delay_each=0.01))
     with post(up, "anthropic", "/messages", ANTHROPIC, stream=True, json={}) as resp:
-        assert [(n, d) for n, d, _ in sse_events(resp)] == [
+        assert [(n, d) for n, d, _ in sse_frames(resp)] == [
             ("message_start", '{"type":"message_start"}'), (None, '{"type":"x"}'), (None, "raw text")]
     up.script("openai", SSE([{"n": 1}, {"n": 2}, {"n": 3}], reset_after=2))
     received = []
@@ -78,5 +79,5 @@ def test_client_closing_mid_stream_is_counted(up):
 def test_a_finished_stream_is_not_a_disconnect(up):
     with post(up, "openai", "/chat/completions", OPENAI, stream=True,
               json={"model": "gpt-4o", "messages": ASK, "stream": True}) as resp:
-        assert sse_events(resp)[-1][1] == "[DONE]"
+        assert list(sse_frames(resp))[-1][1] == "[DONE]"
     assert not up.wait_disconnect(0.2)

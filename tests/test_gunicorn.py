@@ -7,7 +7,8 @@ import time
 import pytest
 import requests
 
-from .live import P, CHAT, register_openai, sse_events, stream_chat, ws_chat, at_once, text_of, usage_of
+from .helpers import metric_samples, streamed_events
+from .live import P, CHAT, register_openai, stream_chat, ws_chat, at_once, text_of, usage_of
 
 
 @pytest.mark.parametrize("worker", ["gevent", "gthread"])
@@ -41,7 +42,7 @@ def test_sigterm_lets_a_running_stream_finish(start_gunicorn, up):
     server = start_gunicorn(GRACEFUL_TIMEOUT="20")
     register_openai(server.url, up)
     with requests.post(server.url + P + "/chat/stream", json=CHAT, stream=True, timeout=30) as resp:
-        events = sse_events(resp)
+        events = streamed_events(resp)
         assert next(events)[1]["type"] == "message_start"
         server.proc.send_signal(signal.SIGTERM)
         rest = [event for _, event in events]
@@ -52,12 +53,9 @@ def test_sigterm_lets_a_running_stream_finish(start_gunicorn, up):
 
 
 def scrape(url):
-    from prometheus_client.parser import text_string_to_metric_families
-
     resp = requests.get(url + "/metrics", timeout=10)
     assert resp.status_code == 200, resp.text
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(resp.text) for s in family.samples}
+    return metric_samples(resp.text)
 
 
 def test_metrics_add_up_over_workers_and_forget_dead_ones(start_gunicorn, up):
@@ -71,7 +69,7 @@ def test_metrics_add_up_over_workers_and_forget_dead_ones(start_gunicorn, up):
     assert {scrape(server.url)[chats] for _ in range(6)} == {12.0}
     streams = ("gateway_active_streams", (("endpoint", "chat_stream"),))
     with requests.post(server.url + P + "/chat/stream", json=CHAT, stream=True, timeout=30) as resp:
-        next(sse_events(resp))
+        next(streamed_events(resp))
         assert scrape(server.url)[streams] == 1
         old = server.worker_pids()
         for pid in old:

@@ -1,6 +1,5 @@
 """What the hot-path changes promise a user: pooled upstream connections after a stream, no database
 connection held while a stream waits on its provider, the same provider lookups and log rows."""
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,9 +8,9 @@ import requests
 
 from inference_gateway.store import provider_store
 from inference_gateway.store.db import connection, database
-from inference_gateway.store.tables import RequestLog
 
 from .fake_upstream import Hang
+from .helpers import log_rows, sse_json
 
 P = "/api/v1/inference"
 ASK = [{"role": "user", "content": "What is the capital of France?"}]
@@ -29,20 +28,11 @@ def providers(api, up, monkeypatch):
     return MODELS
 
 
-def events_of(text):
-    return [json.loads(block[len("data: "):]) for block in text.split("\n\n") if block.startswith("data: ")]
-
-
-def rows():
-    with connection():
-        return list(RequestLog.select())
-
-
 @pytest.mark.parametrize("kind", sorted(MODELS))
 def test_a_finished_stream_leaves_its_upstream_connection_for_the_next_call(client, up, providers, kind):
     for _ in range(4):
         resp = client.post(P + "/chat/stream", json={"model": f"{kind}/{providers[kind]}", "messages": ASK})
-        events = events_of(resp.get_data(as_text=True))
+        events = sse_json(resp.get_data(as_text=True))
         assert events[-1]["type"] == "message_stop", events
     calls = up.of_kind(kind)
     assert len(calls) == 4
@@ -51,14 +41,14 @@ def test_a_finished_stream_leaves_its_upstream_connection_for_the_next_call(clie
     assert not up.wait_disconnect(0.1)
 
 
-def test_a_stream_cut_short_closes_its_upstream_connection(client, up, providers):
+def test_a_stream_cut_short_closes_its_upstream_connection(app, client, up, providers):
     up.stream_delay = 0.05
     resp = client.post(P + "/chat/stream", json={"model": "openai/gpt-4o", "messages": ASK}, buffered=False)
     body = iter(resp.response)
     assert b"message_start" in next(body)
     resp.close()  # the client went away: nothing is drained, the upstream sees the disconnect
     assert up.wait_disconnect(2)
-    assert [r.status for r in rows()] == ["cancelled"]
+    assert [r.status for r in log_rows(app)] == ["cancelled"]
 
 
 def test_streams_waiting_on_a_slow_provider_do_not_hold_database_connections(app, live_server, up, providers):
@@ -72,7 +62,7 @@ def test_streams_waiting_on_a_slow_provider_do_not_hold_database_connections(app
     def stream(_):
         resp = requests.post(live_server.url + P + "/chat/stream", timeout=20,
                              json={"model": "openai/gpt-4o", "messages": ASK})
-        return resp.status_code, events_of(resp.text)
+        return resp.status_code, sse_json(resp.text)
 
     started = time.monotonic()
     with ThreadPoolExecutor(streams) as workers:
@@ -82,7 +72,7 @@ def test_streams_waiting_on_a_slow_provider_do_not_hold_database_connections(app
     assert [status for status, _ in results] == [200] * streams
     assert all(events[-1]["type"] == "message_stop" for _, events in results)
     assert time.monotonic() - started < 6
-    assert sorted(r.status for r in rows()) == ["success"] * streams
+    assert sorted(r.status for r in log_rows(app)) == ["success"] * streams
 
 
 def test_a_request_that_needs_no_database_takes_no_connection(app, client, monkeypatch):
@@ -117,7 +107,7 @@ def test_an_id_wins_over_a_name_that_equals_it(app, api, monkeypatch):
 def test_the_log_row_keeps_every_field(app, client, up, providers):
     resp = client.post(P + "/chat", json={"model": "anthropic/claude-sonnet-4-20250514", "messages": ASK})
     assert resp.status_code == 200, resp.get_json()
-    [row] = rows()
+    [row] = log_rows(app)
     data = resp.get_json()["data"]
     assert (row.id, row.provider_name, row.model, row.endpoint, row.status, row.http_status) == (
         data["requestId"], "anthropic", "claude-sonnet-4-20250514", "chat", "success", 200)

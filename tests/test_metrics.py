@@ -2,10 +2,10 @@
 
 Counters live for the whole test process, so every assertion is on the change a call makes."""
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from inference_gateway import errors
 
+from .helpers import metric_samples
 from .mock_provider import chunks, completion
 from . import test_observability
 from .test_observability import HELLO, UPSTREAM_WAIT, P
@@ -19,9 +19,7 @@ def scrape(client, headers=None):
     resp = client.get("/metrics", headers=headers or {})
     assert resp.status_code == 200, resp.get_data(as_text=True)
     assert resp.content_type.startswith("text/plain")
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(resp.get_data(as_text=True))
-            for s in family.samples}
+    return metric_samples(resp.get_data(as_text=True))
 
 
 def value(samples, name, **labels):

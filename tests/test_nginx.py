@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from .live import CHAT, P, ROOT, free_port, register_openai, sse_events, text_of, ws_chat
+from .helpers import free_port, streamed_events
+from .live import CHAT, P, ROOT, register_openai, text_of, ws_chat
 
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None,
@@ -58,7 +59,7 @@ def test_sse_chunks_arrive_one_by_one_at_the_upstream_pace(proxy, up):
     up.stream_delay = 0.2
     with requests.post(proxy.url + P + "/chat/stream", json=CHAT, stream=True, timeout=30) as resp:
         assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/event-stream")
-        arrivals = [(at, e) for at, e in sse_events(resp)]
+        arrivals = [(at, e) for at, e in streamed_events(resp)]
     deltas = [at for at, e in arrivals if e["type"] == "content_block_delta"]
     assert len(deltas) == 5 and arrivals[-1][1]["type"] == "message_stop"
     assert text_of([e for _, e in arrivals]) == "one two three four five"
