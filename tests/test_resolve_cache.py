@@ -1,11 +1,10 @@
 """Recent resolutions are reused: at once for this process's own catalog changes, within
 PROVIDER_CACHE_SECONDS for another worker's or instance's, never for a failure."""
-import time
-
 import pytest
 
 from inference_gateway import create_app
 from inference_gateway.store.db import connection
+from inference_gateway.store.resolve_cache import ResolveCache
 from inference_gateway.store.tables import Provider
 
 from .helpers import log_rows
@@ -20,6 +19,23 @@ def app_config(app_config):
     return {**app_config, "PROVIDER_CACHE_SECONDS": TTL}
 
 
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(app):
+    clock = Clock()
+    app.extensions["resolve_cache"] = ResolveCache(TTL, clock=clock)
+    return clock
+
+
 def chat(api, script, **body):
     script.enqueue(completion())
     return api.post("/chat", json={**HELLO, **body})
@@ -31,13 +47,14 @@ def elsewhere(app, change):
         change()
 
 
-def test_a_provider_deleted_by_another_process_serves_until_the_entry_expires(app, api, script, openai):
+def test_a_provider_deleted_by_another_process_serves_until_the_entry_expires(app, api, script, openai, clock):
     assert chat(api, script)[0] == 200
     elsewhere(app, lambda: Provider.delete().where(Provider.id == openai["id"]).execute())
 
+    clock.now += TTL - 0.01
     status, body = chat(api, script)
     assert status == 200, body  # the entry is still fresh
-    time.sleep(TTL + 0.1)
+    clock.now += 0.02
     status, body = chat(api, script)
     assert status == 400 and body["error"]["code"] == "NO_PROVIDER", body
     assert [row.status for row in log_rows(app)] == ["success", "success", "error"]

@@ -21,10 +21,12 @@ def changed():
 
 
 class ResolveCache:
-    """Entries kept `seconds` (> 0; with 0 the app has no cache and resolves every call)."""
+    """Entries kept `seconds` (> 0; with 0 the app has no cache and resolves every call) by
+    `clock` (monotonic seconds; a test passes its own)."""
 
-    def __init__(self, seconds):
+    def __init__(self, seconds, clock=time.monotonic):
         self.seconds = seconds
+        self.clock = clock
         self._entries = {}
         self._stamp = None
 
@@ -37,7 +39,7 @@ class ResolveCache:
             self._entries, self._stamp = {}, stamp
             return None
         entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry[0] > self.seconds:
+        if entry is None or self.clock() - entry[0] > self.seconds:
             return None
         return entry[1]
 
@@ -47,4 +49,4 @@ class ResolveCache:
             return
         if len(self._entries) >= MAX_ENTRIES:
             self._entries = {}
-        self._entries[key] = (time.monotonic(), value)
+        self._entries[key] = (self.clock(), value)
