@@ -10,7 +10,7 @@ from peewee import PostgresqlDatabase
 from inference_gateway.store import db
 from inference_gateway.store import provider_store
 from inference_gateway.store import usage
-from inference_gateway.store.tables import RequestLog, UsageRollup, new_id, utcnow
+from inference_gateway.store.tables import SUMMARY_COLUMNS, RequestLog, UsageRollup, new_id, utcnow
 
 usage_cli = AppGroup("usage", help="Request-log maintenance: prune old rows, generate test rows.")
 
@@ -30,9 +30,6 @@ CHAT_ENDPOINTS = (("chat", 0.60), ("chat_stream", 0.35), ("chat_ws", 0.05))
 ERRORS = (("UPSTREAM_ERROR", 502, "openai returned 500: server error"),
           ("RATE_LIMITED", 429, "rate limited by the provider; retry after 20 s"),
           ("UPSTREAM_TIMEOUT", 504, "the provider did not answer within 120 s"))
-COLUMNS = ["id", "created", "provider_id", "provider_name", "model", "endpoint", "status", "http_status",
-           "input_tokens", "output_tokens", "duration_ms", "ttft_ms", "stream", "error_code",
-           "error_message"]
 
 
 @usage_cli.command("prune")
@@ -121,7 +118,7 @@ def generate(count, providers, *, days=30, batch=10_000, rng=None, now=None):
     # Chat models get most of the traffic, as they do in practice.
     weights = [8 if kind == "chat" else 1 for _, _, kind in choices]
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        RequestLog._meta.table_name, ", ".join(COLUMNS), ", ".join([db.database.param] * len(COLUMNS)))
+        RequestLog._meta.table_name, ", ".join(SUMMARY_COLUMNS), ", ".join([db.database.param] * len(SUMMARY_COLUMNS)))
     inserted = 0
     while inserted < count:
         size = min(batch, count - inserted)

@@ -3,7 +3,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Optional
 
 from peewee import OperationalError
@@ -11,7 +11,7 @@ from peewee import OperationalError
 from inference_gateway import events
 from inference_gateway.store import db
 from inference_gateway.store import spool
-from inference_gateway.store.tables import RequestLog, new_id, utcnow
+from inference_gateway.store.tables import LOG_COLUMNS, RequestLog, new_id, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -96,18 +96,13 @@ class CallRecord:
         return usage
 
     def row(self):
-        return {name: getattr(self, name) for name in ROW_FIELDS}
-
-
-ROW_FIELDS = [f.name for f in fields(CallRecord)
-              if f.name not in ("started", "upstream_ms", "adapter", "deferred", "cache_read_tokens",
-                                "cache_write_tokens", "reasoning_tokens")]
+        return {name: getattr(self, name) for name in LOG_COLUMNS}
 
 
 def _insert_sql(p):
-    columns = ", ".join(f'"{RequestLog._meta.fields[n].column_name}"' for n in ROW_FIELDS)
+    columns = ", ".join(f'"{RequestLog._meta.fields[n].column_name}"' for n in LOG_COLUMNS)
     return (f'INSERT INTO "{RequestLog._meta.table_name}" ({columns}) '
-            f'VALUES ({", ".join([p] * len(ROW_FIELDS))})')
+            f'VALUES ({", ".join([p] * len(LOG_COLUMNS))})')
 
 
 # One row per proxied call: the INSERT is compiled once (see db.PreparedSQL).
@@ -116,7 +111,7 @@ _insert = db.PreparedSQL(_insert_sql)
 
 def _values(record):
     fields_ = RequestLog._meta.fields
-    return [fields_[name].db_value(getattr(record, name)) for name in ROW_FIELDS]
+    return [fields_[name].db_value(getattr(record, name)) for name in LOG_COLUMNS]
 
 
 # The writer's connection: rows are written by one caller at a time per process (GroupCommit).

@@ -91,6 +91,12 @@ class RequestLog(BaseModel):
             db.execute_sql(statement)
 
 
+# The request log's columns, written down once: a call's row has all of them (request_log); a
+# listing page and the generated test rows have all but the bodies, which a page never reads.
+LOG_COLUMNS = tuple(RequestLog._meta.sorted_field_names)
+SUMMARY_COLUMNS = tuple(name for name in LOG_COLUMNS if name not in ("request_body", "response_body"))
+
+
 class UsageRollup(BaseModel):
     """Request-log counters per hour and (provider, model, endpoint, status), kept by triggers on
     request_log: the usage summary of a million rows reads thousands. NULL ids are stored as ''."""

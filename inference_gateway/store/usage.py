@@ -15,7 +15,7 @@ from peewee import Case, Tuple, fn
 from inference_gateway import errors
 from inference_gateway.store import db
 from inference_gateway.store import provider_store
-from inference_gateway.store.tables import Provider, RequestLog, UsageRollup, utcnow
+from inference_gateway.store.tables import SUMMARY_COLUMNS, Provider, RequestLog, UsageRollup, utcnow
 from inference_gateway.store.provider_store import iso
 from inference_gateway.store.request_log import CANCELLED, ERROR, SUCCESS
 
@@ -26,10 +26,7 @@ STATUSES = (SUCCESS, ERROR, CANCELLED)
 HOUR = timedelta(hours=1)
 
 # Everything but the bodies: a page never reads them.
-LIST_FIELDS = [RequestLog.id, RequestLog.created, RequestLog.provider_id, RequestLog.provider_name,
-               RequestLog.model, RequestLog.endpoint, RequestLog.status, RequestLog.http_status,
-               RequestLog.input_tokens, RequestLog.output_tokens, RequestLog.duration_ms, RequestLog.ttft_ms,
-               RequestLog.stream, RequestLog.error_code, RequestLog.error_message]
+LIST_FIELDS = [getattr(RequestLog, name) for name in SUMMARY_COLUMNS]
 
 
 @dataclass
