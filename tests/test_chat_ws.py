@@ -128,4 +128,8 @@ def test_open_sockets_hold_no_database_connection(app, live_server, script, open
     finally:
         for sock in sockets:
             sock.close()
+    for _ in range(50):  # a row is written just after its message_stop is sent
+        if len(rows(app)) == 8:
+            break
+        threading.Event().wait(0.05)
     assert [r.status for r in rows(app)] == ["success"] * 8
