@@ -3,7 +3,7 @@ import logging
 
 from flask import Flask
 
-from inference_gateway import api, cli
+from inference_gateway import api, cli, compat
 from inference_gateway.config import load_config
 from inference_gateway.providers import HttpSettings, ProviderSettings
 from inference_gateway.store import db, migrations, spool
@@ -43,6 +43,7 @@ def create_app(config=None):
     auth.init_app(app)
     envelope.register(app)
     api.register(app)
+    compat.register(app)
     observability.init_app(app)
     cli.init_app(app)
     logging.getLogger(__name__).debug("app created")

@@ -122,3 +122,31 @@ def database_unavailable(exc):
     return ServiceUnavailable(
         f"the gateway's database is not reachable ({type(exc).__name__}); check DATABASE_URL and that "
         "the database server is up, then try again")
+
+
+def validation_message(messages):
+    """One readable sentence from marshmallow's nested messages: 'name: Missing data...'."""
+    parts = []
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), sub)
+        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            parts.append(f"{prefix}: {' '.join(value)}" if prefix else " ".join(value))
+        elif isinstance(value, list):
+            for item in value:
+                walk(prefix, item)
+        else:
+            parts.append(f"{prefix}: {value}" if prefix else str(value))
+
+    walk("", messages)
+    return "; ".join(parts) or "invalid request"
+
+
+def bad_request_from(exc):
+    """A marshmallow ValidationError as our 400, with per-field details (marshmallow is not
+    imported here: only the exception's `messages` are read)."""
+    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    details = {k: v if isinstance(v, list) else [str(v)] for k, v in messages.items()}
+    return BadRequest(validation_message(messages), details=details)

@@ -1,40 +1,12 @@
-"""The HTTP side of a proxied call: its record on `g`, bodies as JSON, schema errors as 400s."""
-from contextlib import contextmanager
+"""The native API's side of the call frame (web/calls.py): reading and validating a JSON body."""
+from flask import current_app
 
-from flask import current_app, g
-from marshmallow import ValidationError
+from inference_gateway.store.request_log import capture_body
+from inference_gateway.web.body import json_body
+from inference_gateway.web.calls import keep_response, logged_call, open_adapter, provider_settings
 
-from inference_gateway.gateway import calls
-from inference_gateway.store.request_log import CallRecord, capture_body
-from inference_gateway.web.envelope import bad_request_from
-from inference_gateway.api.common import json_body
-
-
-@contextmanager
-def logged_call(endpoint, body=None):
-    """Yield a CallRecord; write it when the block ends (unless a stream took it over)."""
-    record = CallRecord(endpoint=endpoint, request_body=capture_body(body, current_app.config))
-    g.call_record = record
-    with calls.recorded(record):
-        try:
-            yield record
-        except ValidationError as exc:
-            raise bad_request_from(exc) from None
-
-
-def provider_settings():
-    return current_app.extensions["provider_settings"]
-
-
-def open_adapter(record, model, provider_ref):
-    """(provider, model, adapter) for this call, with the app's resolve cache and provider settings."""
-    return calls.open_adapter(record, model, provider_ref, current_app.extensions["resolve_cache"],
-                              provider_settings())
-
-
-def keep_response(record, data):
-    record.response_body = capture_body(data, current_app.config)
-    return data
+# The frame's names stay importable from here for the native views.
+__all__ = ["keep_response", "logged_call", "open_adapter", "open_json_call", "provider_settings"]
 
 
 def open_json_call(record, schema):

@@ -1,11 +1,12 @@
 """Chat: JSON completion, SSE stream, and the WebSocket route."""
 from flask import Blueprint, Response
 
-from inference_gateway.gateway.chat import ChatStream, chat_request, tool_call_dict
+from inference_gateway.gateway.chat import (
+    chat_request, complete, open_stream as open_chat_stream, tool_call_dict)
 from inference_gateway.web.envelope import encode_json, ok
 from inference_gateway.api.schemas import load_chat
 from inference_gateway.api.calls import keep_response, logged_call, open_adapter
-from inference_gateway.api.common import json_body
+from inference_gateway.web.body import json_body
 
 bp = Blueprint("chat", __name__)
 
@@ -20,8 +21,7 @@ def chat():
     with logged_call("chat", body) as record:
         data = load_chat(body)
         provider, model, adapter = open_adapter(record, data.get("model"), data.get("provider_id"))
-        completion = adapter.chat(chat_request(data, model))
-        record.set_usage(completion.usage)
+        completion = complete(record, adapter, chat_request(data, model))
         return ok(keep_response(record, {
             "content": completion.content,
             "model": completion.model or model,
@@ -37,7 +37,7 @@ def open_stream(record, body):
     """Validate, resolve and reach the upstream; any failure raises before an event is sent."""
     data = load_chat(body)
     provider, model, adapter = open_adapter(record, data.get("model"), data.get("provider_id"))
-    return ChatStream(record, provider.name, adapter, chat_request(data, model)).open()
+    return open_chat_stream(record, provider.name, adapter, chat_request(data, model))
 
 
 class EventStreamBody:

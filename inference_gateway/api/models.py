@@ -6,7 +6,7 @@ from inference_gateway.store import provider_store
 from inference_gateway.web.envelope import ok
 from inference_gateway.api.model_schemas import listing_filter, sync_target
 from inference_gateway.api.calls import keep_response, logged_call, provider_settings
-from inference_gateway.api.common import json_body
+from inference_gateway.web.body import json_body
 
 bp = Blueprint("models", __name__)
 

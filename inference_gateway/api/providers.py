@@ -4,7 +4,7 @@ from flask import Blueprint
 from inference_gateway.store import provider_store
 from inference_gateway.web.envelope import ok
 from inference_gateway.api.schemas import provider_schema
-from inference_gateway.api.common import json_body
+from inference_gateway.web.body import json_body
 
 bp = Blueprint("providers", __name__)
 

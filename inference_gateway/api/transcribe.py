@@ -1,7 +1,7 @@
 """Transcription: base64 audio in JSON, or a multipart upload; the audio stays in memory only."""
 from flask import Blueprint, current_app
 
-from inference_gateway.api.audio import filename_for
+from inference_gateway.web.audio import filename_for
 from inference_gateway.web.envelope import ok
 from inference_gateway.types import TranscribeRequest
 from inference_gateway.api.calls import keep_response, logged_call, open_adapter

@@ -64,6 +64,18 @@ def tool_call_event(delta):
     return event
 
 
+def complete(record, adapter, req):
+    """One completion, its usage noted on the call's row."""
+    completion = adapter.chat(req)
+    record.set_usage(completion.usage)
+    return completion
+
+
+def open_stream(record, provider_name, adapter, req):
+    """Reach the upstream (failures raise before any event); the ChatStream to iterate."""
+    return ChatStream(record, provider_name, adapter, req).open()
+
+
 def error_event(exc):
     return {"type": "error", "error": {"code": exc.code, "message": exc.message}}
 

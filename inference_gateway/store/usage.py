@@ -21,7 +21,11 @@ from inference_gateway.store.request_log import CANCELLED, ERROR, SUCCESS
 
 log = logging.getLogger(__name__)
 
-ENDPOINTS = ("chat", "chat_stream", "chat_ws", "embed", "images", "transcribe", "models_sync")
+ENDPOINTS = ("chat", "chat_stream", "chat_ws", "embed", "images", "transcribe", "models_sync",
+             # The compatible surfaces (compat/): each call is its surface's own endpoint.
+             "openai_chat", "openai_chat_stream", "openai_responses", "openai_responses_stream",
+             "openai_embeddings", "openai_images", "openai_transcriptions",
+             "anthropic_messages", "anthropic_messages_stream", "anthropic_count_tokens")
 STATUSES = (SUCCESS, ERROR, CANCELLED)
 HOUR = timedelta(hours=1)
 

@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from inference_gateway import errors
+from inference_gateway.errors import bad_request_from
 from inference_gateway.store.db import DATABASE_DOWN
 
 log = logging.getLogger(__name__)
@@ -49,68 +50,34 @@ def error_response(exc: errors.GatewayError):
     return response
 
 
-def validation_message(messages):
-    """One readable sentence from marshmallow's nested messages: 'name: Missing data...'."""
-    parts = []
-
-    def walk(prefix, value):
-        if isinstance(value, dict):
-            for key, sub in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), sub)
-        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-            parts.append(f"{prefix}: {' '.join(value)}" if prefix else " ".join(value))
-        elif isinstance(value, list):
-            for item in value:
-                walk(prefix, item)
-        else:
-            parts.append(f"{prefix}: {value}" if prefix else str(value))
-
-    walk("", messages)
-    return "; ".join(parts) or "invalid request"
-
-
-def bad_request_from(exc: ValidationError):
-    """A marshmallow ValidationError as our 400, with per-field details."""
-    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-    details = {k: v if isinstance(v, list) else [str(v)] for k, v in messages.items()}
-    return errors.BadRequest(validation_message(messages), details=details)
-
-
-def register(app):
-    @app.errorhandler(errors.GatewayError)
-    def _gateway_error(exc):
+def as_gateway_error(exc):
+    """Any exception a view raised as the GatewayError a client is told (logged as it deserves).
+    Every surface renders this one mapping in its own format."""
+    if isinstance(exc, errors.GatewayError):
         if exc.status >= 500:
             cause = exc.__cause__
             log.warning("%s: %s%s", exc.code, exc.message,
                         f" ({type(cause).__name__}: {cause})" if cause is not None else "")
-        return error_response(exc)
-
-    @app.errorhandler(ValidationError)
-    def _validation_error(exc):
-        return error_response(bad_request_from(exc))
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc):
+        return exc
+    if isinstance(exc, ValidationError):
+        return bad_request_from(exc)
+    if isinstance(exc, HTTPException):
         code = HTTP_CODES.get(exc.code, errors.BAD_REQUEST if exc.code < 500 else errors.INTERNAL_ERROR)
         if exc.code == 413:
-            err = errors.body_too_large(app.config.get("MAX_CONTENT_LENGTH"))
-        else:
-            message = HTTP_MESSAGES.get(exc.code) or (exc.description or exc.name)
-            err = errors.GatewayError(message, status=exc.code, code=code)
-        response = error_response(err)
+            return errors.body_too_large(current_app.config.get("MAX_CONTENT_LENGTH"))
+        message = HTTP_MESSAGES.get(exc.code) or (exc.description or exc.name)
+        err = errors.GatewayError(message, status=exc.code, code=code)
         if exc.code == 405 and getattr(exc, "valid_methods", None):
-            response.headers["Allow"] = ", ".join(exc.valid_methods)
-        return response
-
-    def _database_unavailable(exc):
+            err.headers["Allow"] = ", ".join(exc.valid_methods)
+        return err
+    if isinstance(exc, DATABASE_DOWN):
         # A database outage is not a bug in the request: say so, and that retrying may work.
         log.error("database unavailable: %s: %s", type(exc).__name__, exc)
-        return error_response(errors.database_unavailable(exc))
+        return errors.database_unavailable(exc)
+    log.exception("unhandled error")
+    return errors.GatewayError("internal error; see the gateway's log")
 
-    for exc_type in DATABASE_DOWN:
-        app.register_error_handler(exc_type, _database_unavailable)
 
-    @app.errorhandler(Exception)
-    def _unexpected(exc):
-        log.exception("unhandled error")
-        return error_response(errors.GatewayError("internal error; see the gateway's log"))
+def register(app):
+    # One handler for every exception: Flask hands it HTTPExceptions too (routing redirects aside).
+    app.register_error_handler(Exception, lambda exc: error_response(as_gateway_error(exc)))

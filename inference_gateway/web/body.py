@@ -1,4 +1,4 @@
-"""Helpers the views share: reading the JSON body."""
+"""Reading request bodies, for the native API and the compatible surfaces alike."""
 from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 

@@ -1,0 +1,106 @@
+"""OpenAI's routes on /v1: thin views over the gateway's call frame (gateway/calls.py) and chat
+orchestration (gateway/chat.py); the wire format is chat.py's and media.py's."""
+import time
+from contextlib import contextmanager
+
+from flask import Blueprint, current_app, request
+
+from inference_gateway import errors
+from inference_gateway.compat import common
+from inference_gateway.compat.openai import chat, media
+from inference_gateway.compat.openai.errors import render
+from inference_gateway.gateway import model_sync
+from inference_gateway.web.calls import keep_response, logged_call, open_adapter
+from inference_gateway.gateway.chat import complete, open_stream
+from inference_gateway.store.request_log import capture_body
+from inference_gateway.types import TranscribeRequest
+from inference_gateway.web.audio import filename_for
+from inference_gateway.web.body import json_body
+from inference_gateway.web.uploads import read_multipart
+
+bp = Blueprint("openai_compat", __name__)
+common.install(bp, render)
+
+
+@bp.post("/chat/completions")
+def chat_completions():
+    body = json_body()
+    endpoint = "openai_chat_stream" if body.get("stream") is True else "openai_chat"
+    with logged_call(endpoint, body) as record:
+        call = chat.parse(body)
+        provider, model, adapter = open_adapter(record, call.model, None)
+        req = call.request(model)
+        created = int(time.time())
+        if call.stream:
+            stream = open_stream(record, provider.name, adapter, req)
+        else:
+            completion = complete(record, adapter, req)
+            return common.json_reply(keep_response(record, chat.completion_body(
+                record.id, created, call.model, completion, record.usage_dict())))
+    frames = chat.stream_frames(stream, record.id, created, call.model, call.include_usage)
+    return common.stream_response(frames, stream)
+
+
+@bp.get("/models")
+def list_models():
+    return common.json_reply(media.models_body(model_sync.list_models()))
+
+
+@bp.get("/models/<path:model_id>")
+def get_model(model_id):
+    for row in model_sync.list_models():
+        if row.model_id == model_id:
+            return common.json_reply(media.model_body(row))
+    raise errors.GatewayError(f"the model '{model_id}' does not exist", status=404,
+                              code=errors.NO_PROVIDER)
+
+
+@contextmanager
+def media_call(endpoint, parse):
+    """The call frame of a JSON media call: (record, parsed body, model, adapter)."""
+    body = json_body()
+    with logged_call(endpoint, body) as record:
+        parsed = parse(body)
+        _, model, adapter = open_adapter(record, parsed["model"], None)
+        yield record, parsed, model, adapter
+
+
+@bp.post("/embeddings")
+def embeddings():
+    with media_call("openai_embeddings", media.parse_embeddings) as (record, parsed, model, adapter):
+        result = adapter.embed(media.embed_request(parsed, model))
+        record.set_usage(result.usage)
+        keep_response(record, {"model": parsed["model"], "count": len(result.vectors)})
+        return common.json_reply(media.embeddings_body(
+            result, parsed["model"], parsed.get("encoding_format", "float"), record.input_tokens))
+
+
+@bp.post("/images/generations")
+def images_generations():
+    with media_call("openai_images", media.parse_images) as (record, parsed, model, adapter):
+        result = adapter.images(media.image_request(parsed, model))
+        record.set_usage(result.usage)
+        # The log keeps how many images, not their bytes (they would fill LOG_BODY_MAX_BYTES).
+        keep_response(record, {"model": parsed["model"], "images": len(result.images)})
+        return common.json_reply(media.images_body(result, int(time.time()),
+                                                   parsed.get("response_format")))
+
+
+@bp.post("/audio/transcriptions")
+def audio_transcriptions():
+    if request.mimetype != "multipart/form-data":
+        raise errors.BadRequest("send multipart/form-data with the audio as the 'file' part")
+    with logged_call("openai_transcriptions") as record:
+        form, (audio, name) = read_multipart(current_app.config["MAX_AUDIO_BYTES"])
+        record.request_body = capture_body(
+            {**form, "file": f"[{len(audio)} bytes uploaded as {name!r}]"}, current_app.config)
+        parsed = media.parse_transcription(form)
+        _, model, adapter = open_adapter(record, parsed["model"], None)
+        result = adapter.transcribe(TranscribeRequest(
+            model=model, audio=audio, filename=filename_for(audio, name),
+            language=parsed.get("language"), prompt=parsed.get("prompt")))
+        record.set_usage(result.usage)
+        keep_response(record, {"text": result.text})
+        if parsed.get("response_format") == "text":
+            return current_app.response_class(result.text + "\n", mimetype="text/plain")
+        return common.json_reply(media.transcription_body(result, record.usage_dict()))

@@ -1,0 +1,37 @@
+"""The HTTP side of a proxied call, for the native API and the compatible surfaces alike: its record
+on `g`, schema errors as 400s, the app's resolve cache and provider settings."""
+from contextlib import contextmanager
+
+from flask import current_app, g
+from marshmallow import ValidationError
+
+from inference_gateway.errors import bad_request_from
+from inference_gateway.gateway import calls
+from inference_gateway.store.request_log import CallRecord, capture_body
+
+
+@contextmanager
+def logged_call(endpoint, body=None):
+    """Yield a CallRecord; write it when the block ends (unless a stream took it over)."""
+    record = CallRecord(endpoint=endpoint, request_body=capture_body(body, current_app.config))
+    g.call_record = record
+    with calls.recorded(record):
+        try:
+            yield record
+        except ValidationError as exc:
+            raise bad_request_from(exc) from None
+
+
+def provider_settings():
+    return current_app.extensions["provider_settings"]
+
+
+def open_adapter(record, model, provider_ref):
+    """(provider, model, adapter) for this call, with the app's resolve cache and provider settings."""
+    return calls.open_adapter(record, model, provider_ref, current_app.extensions["resolve_cache"],
+                              provider_settings())
+
+
+def keep_response(record, data):
+    record.response_body = capture_body(data, current_app.config)
+    return data

@@ -1,0 +1,47 @@
+"""One gunicorn gateway per test module for the compatible surfaces: every provider type registered
+against the fake upstream, a gateway key required, upstream retries off (errors surface at once)."""
+import requests
+
+from .conftest import PROVIDER_NAMES
+from .live import P, Gunicorn
+
+GATEWAY_KEY = "gw-test-key"
+# Provider type -> a model that reaches it (through `name/model`, as a user would write it).
+MODELS = {"openai": "openai/gpt-4o", "anthropic": "anthropic/claude-sonnet-4-20250514",
+          "google": "google/gemini-2.5-flash", "opencode": "opencode/kimi-k2",
+          "openai-compatible": "local/llama3"}
+FAKE_KIND = {"openai-compatible": "compat"}
+
+
+class Gateway:
+    def __init__(self, server):
+        self.server = server
+        self.url = server.url
+        self.headers = {"Authorization": f"Bearer {GATEWAY_KEY}"}
+
+    def native(self, method, path, **kwargs):
+        resp = requests.request(method, self.url + P + path, headers=self.headers, timeout=30, **kwargs)
+        assert resp.status_code < 300, resp.text
+        return resp.json()["data"]
+
+    def rows(self, endpoint):
+        """The newest request-log rows of one endpoint, as /usage lists them."""
+        return self.native("GET", "/usage", params={"endpoint": endpoint})["requests"]
+
+
+def run_gateway(tmp_path_factory, upstream):
+    """The module fixture's body: `gateway = pytest.fixture(scope="module")(run_gateway)`."""
+    tmp = tmp_path_factory.mktemp("compat")
+    env = {f"{name.upper()}_TEST_KEY": f"key-for-{name}" for name in PROVIDER_NAMES.values()}
+    server = Gunicorn(tmp, f"sqlite:///{tmp}/gateway.db", GATEWAY_API_KEYS=GATEWAY_KEY,
+                      UPSTREAM_MAX_RETRIES="0", **env).start()
+    gw = Gateway(server)
+    try:
+        for kind, name in PROVIDER_NAMES.items():
+            payload = {"name": name, "type": kind, "baseUrl": upstream.base_url(FAKE_KIND.get(kind, kind))}
+            if kind != "openai-compatible":
+                payload["envVar"] = f"{name.upper()}_TEST_KEY"
+            gw.native("POST", "/providers", json=payload)
+        yield gw
+    finally:
+        server.stop()
