@@ -11,6 +11,7 @@ SETTINGS = {
     "PROVIDER_CACHE_SECONDS": (1.0, float),
     "DATA_DIR": (DEFAULT_DATA_DIR, str),
     "GATEWAY_API_KEYS": ("", str),
+    "GATEWAY_ADMIN_KEYS": ("", str),
     "LOG_LEVEL": ("INFO", str),
     "LOG_FORMAT": ("text", str),
     "MAX_REQUEST_BYTES": (40 * 1024 * 1024, int),
@@ -39,6 +40,11 @@ def _parse(value, parser):
     return parser(value)
 
 
+def split_list(value):
+    """A comma-separated setting as a list of its non-empty, stripped items."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
 def load_config(overrides=None, environ=None):
     """Build the settings dict. Overrides win over the environment, which wins over defaults."""
     environ = os.environ if environ is None else environ
@@ -54,7 +60,8 @@ def load_config(overrides=None, environ=None):
         config[name] = _parse(value, parser) if value is not None else None
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = "sqlite:///" + os.path.join(config["DATA_DIR"], "inference_gateway.store.db")
-    config["API_KEYS"] = [k.strip() for k in config["GATEWAY_API_KEYS"].split(",") if k.strip()]
+    config["API_KEYS"] = split_list(config["GATEWAY_API_KEYS"])
+    config["ADMIN_KEYS"] = split_list(config["GATEWAY_ADMIN_KEYS"])
     # Anything else a test passes (e.g. TESTING) is kept as given.
     for name, value in overrides.items():
         config.setdefault(name, value)

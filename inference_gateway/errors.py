@@ -5,6 +5,7 @@ from typing import Optional
 # Codes are part of the public contract; define them once.
 BAD_REQUEST = "BAD_REQUEST"
 UNAUTHORIZED = "UNAUTHORIZED"
+FORBIDDEN = "FORBIDDEN"
 NOT_FOUND = "NOT_FOUND"
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 CONFLICT = "CONFLICT"
@@ -19,6 +20,7 @@ INTERNAL_ERROR = "INTERNAL_ERROR"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 # Only in a stream's or WebSocket's final error event (and the request log): the client stopped it.
 CANCELLED = "CANCELLED"
+LOOP_DETECTED = "LOOP_DETECTED"
 
 
 class GatewayError(Exception):
@@ -50,6 +52,10 @@ class BadRequest(GatewayError):
 
 class Unauthorized(GatewayError):
     status, code = 401, UNAUTHORIZED
+
+
+class Forbidden(GatewayError):
+    status, code = 403, FORBIDDEN
 
 
 class NotFound(GatewayError):
@@ -105,6 +111,8 @@ class UpstreamFailure:
     message: str
     retry_after: Optional[float] = None
     retryable: Optional[bool] = None  # None: decide from the status
+class LoopDetected(GatewayError):
+    status, code = 508, LOOP_DETECTED
 
 
 def unsupported(provider_name, operation):

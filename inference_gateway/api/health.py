@@ -15,12 +15,14 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
+@auth.public
 def healthz():
     """The process is alive and serving requests."""
     return ok({"status": "ok"})
 
 
 @bp.get("/readyz")
+@auth.public
 def readyz():
     """The database answers a query; 503 SERVICE_UNAVAILABLE when it does not."""
     try:
@@ -32,14 +34,15 @@ def readyz():
 
 
 def check_metrics_access(config):
-    """METRICS_TOKEN when set, else the API keys when set, else open."""
+    """METRICS_TOKEN when set, else the API and admin keys when set, else open."""
     token = config.get("METRICS_TOKEN")
-    keys = [token] if token else config.get("API_KEYS") or []
+    keys = [token] if token else (config.get("API_KEYS") or []) + (config.get("ADMIN_KEYS") or [])
     if keys:
         auth.check_request(keys)
 
 
 @bp.get("/metrics")
+@auth.public
 def metrics_view():
     """Prometheus text format, summed over every worker of this instance."""
     if not current_app.config.get("METRICS_ENABLED", True):

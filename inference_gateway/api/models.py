@@ -3,6 +3,7 @@ from flask import Blueprint, request
 
 from inference_gateway.gateway import model_sync
 from inference_gateway.store import provider_store
+from inference_gateway.web.auth import admin_required
 from inference_gateway.web.envelope import ok
 from inference_gateway.api.model_schemas import listing_filter, sync_target
 from inference_gateway.api.calls import keep_response, logged_call, provider_settings
@@ -19,6 +20,7 @@ def optional_json_body():
 
 
 @bp.post("/models/sync")
+@admin_required
 def sync_models():
     body = optional_json_body()
     with logged_call("models_sync", body) as record:

@@ -1,7 +1,8 @@
-"""Providers resource: register, list, get, update, delete."""
+"""Providers resource: register, list, get, update, delete (changes are admin-only)."""
 from flask import Blueprint
 
 from inference_gateway.store import provider_store
+from inference_gateway.web.auth import admin_required
 from inference_gateway.web.envelope import ok
 from inference_gateway.api.schemas import provider_schema
 from inference_gateway.web.body import json_body
@@ -15,6 +16,7 @@ def list_providers():
 
 
 @bp.post("/providers")
+@admin_required
 def create_provider():
     data = provider_schema.load(json_body())
     return ok(provider_store.to_dict(provider_store.create(data)), 201)
@@ -26,6 +28,7 @@ def get_provider(id_or_name):
 
 
 @bp.put("/providers/<id_or_name>")
+@admin_required
 def update_provider(id_or_name):
     provider = provider_store.get(id_or_name)
     changes = json_body()
@@ -37,6 +40,7 @@ def update_provider(id_or_name):
 
 
 @bp.delete("/providers/<id_or_name>")
+@admin_required
 def delete_provider(id_or_name):
     provider = provider_store.get(id_or_name)
     body = provider_store.to_dict(provider)

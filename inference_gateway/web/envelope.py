@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 HTTP_CODES = {
     400: errors.BAD_REQUEST,
     401: errors.UNAUTHORIZED,
+    403: errors.FORBIDDEN,
     404: errors.NOT_FOUND,
     405: errors.METHOD_NOT_ALLOWED,
     409: errors.CONFLICT,

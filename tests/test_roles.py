@@ -1,0 +1,134 @@
+"""Admin and caller roles: which key may do what, and every route naming its role."""
+import pytest
+
+from inference_gateway.types import Completion, Usage
+from inference_gateway.web import auth
+
+P = "/api/v1/inference"
+ADMIN = {"Authorization": "Bearer admin-key"}
+CALLER = {"Authorization": "Bearer caller-key"}
+
+# Every admin-only route, with a body that would otherwise succeed or fail past the role check.
+ADMIN_ROUTES = [
+    ("post", "/providers", {"name": "evil", "type": "openai-compatible", "baseUrl": "http://127.0.0.1:9/v1"}),
+    ("put", "/providers/openai", {"baseUrl": "http://127.0.0.1:9/v1"}),
+    ("delete", "/providers/openai", None),
+    ("post", "/models/sync", {"provider": "openai"}),
+]
+# Routes a caller key may use (status is whatever the route answers, never 401/403).
+CALLER_ROUTES = [("get", "/providers"), ("get", "/providers/openai"), ("get", "/models"), ("get", "/usage")]
+
+
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "GATEWAY_API_KEYS": "caller-key", "GATEWAY_ADMIN_KEYS": "admin-key"}
+
+
+@pytest.fixture
+def provider(client, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    resp = client.post(P + "/providers", headers=ADMIN,
+                       json={"name": "openai", "type": "openai", "envVar": "OPENAI_API_KEY"})
+    assert resp.status_code == 201, resp.get_json()
+
+
+@pytest.mark.parametrize("method,path,body", ADMIN_ROUTES)
+def test_a_caller_key_gets_403_on_every_admin_route(client, provider, method, path, body):
+    resp = getattr(client, method)(P + path, headers=CALLER, json=body)
+    assert resp.status_code == 403
+    error = resp.get_json()["error"]
+    assert error["code"] == "FORBIDDEN" and "admin key" in error["message"]
+    # Nothing changed: the provider is still there, unchanged.
+    listed = client.get(P + "/providers", headers=CALLER).get_json()["data"]
+    assert [(p["name"], p["baseUrl"]) for p in listed] == [("openai", "https://api.openai.com/v1")]
+
+
+@pytest.mark.parametrize("method,path,body", ADMIN_ROUTES)
+def test_an_admin_key_passes_every_admin_route(client, provider, method, path, body):
+    resp = getattr(client, method)(P + path, headers=ADMIN, json=body)
+    assert resp.status_code not in (401, 403), resp.get_json()
+
+
+@pytest.mark.parametrize("method,path", CALLER_ROUTES)
+def test_a_caller_key_reads(client, provider, method, path):
+    assert getattr(client, method)(P + path, headers=CALLER).status_code == 200
+
+
+def test_x_api_key_is_accepted_like_bearer(client, provider):
+    assert client.get(P + "/providers", headers={"x-api-key": "caller-key"}).status_code == 200
+    resp = client.delete(P + "/providers/openai", headers={"x-api-key": "caller-key"})
+    assert resp.status_code == 403
+    assert client.delete(P + "/providers/openai", headers={"x-api-key": "admin-key"}).status_code == 200
+    assert client.get(P + "/providers", headers={"x-api-key": "nope"}).status_code == 401
+
+
+def test_a_caller_chat_is_served(client, provider, script):
+    script.enqueue(Completion(content="hi", model="gpt-4o", usage=Usage(1, 1), finish_reason="stop"))
+    resp = client.post(P + "/chat", headers=CALLER,
+                       json={"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "x"}]})
+    assert resp.status_code == 200, resp.get_json()
+
+
+def test_every_route_names_its_role(app):
+    """A new management route must be marked admin-only or be added here as a caller route
+    (`auth.admin_required`); probes are public."""
+    callers = {("GET", "/providers"), ("GET", "/providers/<id_or_name>"), ("GET", "/models"),
+               ("GET", "/usage"), ("GET", "/requests/<request_id>"), ("POST", "/chat"),
+               ("POST", "/chat/stream"), ("GET", "/chat/ws"), ("POST", "/embed"), ("POST", "/images"),
+               ("POST", "/transcribe")}
+    public = {"/healthz", "/readyz", "/metrics"}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        role = auth.view_role(app, rule.endpoint)
+        path = rule.rule.removeprefix(P)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if rule.rule in public:
+                assert role == auth.PUBLIC, rule
+            elif (method, path) in callers:
+                assert role == auth.CALLER, (method, rule.rule)
+            else:
+                assert role == auth.ADMIN, f"{method} {rule.rule} is neither admin-only nor a known caller route"
+
+
+@pytest.mark.parametrize("config", [{"GATEWAY_ADMIN_KEYS": ""}])
+def test_only_caller_keys_set_admin_routes_name_the_setting(app_config, config, caplog):
+    from inference_gateway import create_app
+
+    app = create_app({**app_config, **config})
+    assert "GATEWAY_ADMIN_KEYS" in caplog.text
+    resp = app.test_client().post(P + "/providers", headers=CALLER, json={})
+    assert resp.status_code == 403
+    assert "GATEWAY_ADMIN_KEYS" in resp.get_json()["error"]["message"]
+
+
+def test_a_key_source_adds_principals(app, client):
+    seen = []
+
+    def lookup(key):
+        seen.append(key)
+        return auth.Principal(auth.CALLER, key_id="k1", name="virtual") if key == "igw_v" else None
+
+    auth.add_key_source(app, lookup)
+
+    @app.get("/whoami-test")
+    def whoami():
+        p = auth.current_principal()
+        return {"role": p.role, "keyId": p.key_id, "name": p.name}
+
+    assert client.get("/whoami-test", headers={"x-api-key": "igw_v"}).get_json() == {
+        "role": "caller", "keyId": "k1", "name": "virtual"}
+    # Static keys never reach the source; unknown ones do and are refused.
+    assert client.get("/whoami-test", headers=ADMIN).get_json()["role"] == "admin"
+    assert client.get("/whoami-test", headers={"x-api-key": "other"}).status_code == 401
+    assert seen == ["igw_v", "other"]
+    assert client.delete(P + "/providers/x", headers={"x-api-key": "igw_v"}).status_code == 403
+
+
+def test_open_mode_is_admin(app_config):
+    from inference_gateway import create_app
+
+    client = create_app({**app_config, "GATEWAY_API_KEYS": "", "GATEWAY_ADMIN_KEYS": ""}).test_client()
+    resp = client.post(P + "/providers", json={"name": "l", "type": "openai-compatible",
+                                               "baseUrl": "http://127.0.0.1:9/v1"})
+    assert resp.status_code == 201
