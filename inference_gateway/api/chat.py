@@ -4,18 +4,25 @@ from flask import Blueprint, Response
 from inference_gateway.gateway.chat import (
     chat_request, complete, open_stream as open_chat_stream, tool_call_dict)
 from inference_gateway.web.envelope import encode_json, ok
-from inference_gateway.api.schemas import load_chat
+from inference_gateway.web.openapi import UPSTREAM_ERRORS, describe
+from inference_gateway.api.replies import ChatReply
+from inference_gateway.api.schemas import ChatSchema, load_chat
 from inference_gateway.api.calls import keep_response, logged_call, open_adapter
 from inference_gateway.web.body import json_body
 
 bp = Blueprint("chat", __name__)
 
+STREAM_EVENTS = (
+    "One `data: {json}` line per event: `message_start` {requestId, model, provider}, then "
+    "`content_block_delta` {delta: {text}} per text delta, then `message_stop` {usage, finishReason}; a "
+    "failure after the first event is a final `error` {error: {code, message}} event instead.")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 # Events go out in the envelope's compact encoding (one encoder per process).
 encode_event = encode_json
 
 
 @bp.post("/chat")
+@describe("Chat completion", body=ChatSchema, reply=ChatReply, errors=UPSTREAM_ERRORS)
 def chat():
     body = json_body()
     with logged_call("chat", body) as record:
@@ -60,6 +67,8 @@ class EventStreamBody:
 
 
 @bp.post("/chat/stream")
+@describe("Chat completion as Server-Sent Events", body=ChatSchema, media="text/event-stream",
+          errors=UPSTREAM_ERRORS, stream=STREAM_EVENTS)
 def chat_stream():
     body = json_body()
     with logged_call("chat_stream", body) as record:

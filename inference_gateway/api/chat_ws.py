@@ -10,7 +10,8 @@ from simple_websocket import ConnectionClosed
 from inference_gateway import errors
 from inference_gateway.gateway.chat import error_event
 from inference_gateway.api.calls import logged_call
-from inference_gateway.api.chat import encode_event, open_stream
+from inference_gateway.api.chat import STREAM_EVENTS, encode_event, open_stream
+from inference_gateway.web.openapi import describe
 
 # Its own blueprint, registered with the others in api.register (same /chat/ws path under the prefix).
 bp = Blueprint("chat_ws", __name__)
@@ -91,6 +92,10 @@ def run_one(ws, reader, body):
 
 
 @sock.route("/chat/ws", bp=bp)
+@describe("Chat over a WebSocket", status=101, tags=["chat"], errors=[(400, errors.BAD_REQUEST)], stream=(
+    "Upgrade to a WebSocket, then send one chat request (the /chat body) per text frame, or "
+    "{\"type\": \"cancel\"} to stop the running one. " + STREAM_EVENTS + " Each event is one text frame."),
+    description="Not callable from this page: use a WebSocket client (websocat, websocket-client).")
 def chat_ws(ws):
     # A socket may stay open for hours: it holds no database connection (each call gives back the
     # one its resolution took, and the log row is written on the writer's own).

@@ -2,7 +2,9 @@
 from flask import Blueprint
 
 from inference_gateway.web.envelope import ok
-from inference_gateway.api.schemas import embed_schema
+from inference_gateway.web.openapi import UPSTREAM_ERRORS, describe
+from inference_gateway.api.replies import EmbedReply
+from inference_gateway.api.schemas import EmbedSchema, embed_schema
 from inference_gateway.types import EmbedRequest
 from inference_gateway.api.calls import keep_response, logged_call, open_json_call
 
@@ -10,6 +12,8 @@ bp = Blueprint("embed", __name__)
 
 
 @bp.post("/embed")
+@describe("Embeddings, one vector per input in input order", body=EmbedSchema, reply=EmbedReply,
+          errors=UPSTREAM_ERRORS)
 def embed():
     with logged_call("embed") as record:
         data, model, adapter = open_json_call(record, embed_schema)

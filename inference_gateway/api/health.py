@@ -8,6 +8,8 @@ from inference_gateway.web import auth
 from inference_gateway.store import db
 from inference_gateway.web import metrics
 from inference_gateway.web.envelope import ok
+from inference_gateway.web.openapi import describe
+from inference_gateway.api.replies import HealthReply
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +18,7 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 @auth.public
+@describe("Liveness", reply=HealthReply, tags=["health"])
 def healthz():
     """The process is alive and serving requests."""
     return ok({"status": "ok"})
@@ -23,6 +26,7 @@ def healthz():
 
 @bp.get("/readyz")
 @auth.public
+@describe("Readiness: the database answers", reply=HealthReply, tags=["health"])
 def readyz():
     """The database answers a query; 503 SERVICE_UNAVAILABLE when it does not."""
     try:
@@ -43,6 +47,7 @@ def check_metrics_access(config):
 
 @bp.get("/metrics")
 @auth.public
+@describe("Prometheus metrics", media="text/plain", tags=["health"], errors=[(401, errors.UNAUTHORIZED), (404, errors.NOT_FOUND)])
 def metrics_view():
     """Prometheus text format, summed over every worker of this instance."""
     if not current_app.config.get("METRICS_ENABLED", True):

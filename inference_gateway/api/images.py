@@ -2,7 +2,9 @@
 from flask import Blueprint
 
 from inference_gateway.web.envelope import ok
-from inference_gateway.api.schemas import image_schema
+from inference_gateway.web.openapi import UPSTREAM_ERRORS, describe
+from inference_gateway.api.replies import ImagesReply
+from inference_gateway.api.schemas import ImageSchema, image_schema
 from inference_gateway.types import ImageRequest
 from inference_gateway.api.calls import keep_response, logged_call, open_json_call
 
@@ -20,6 +22,7 @@ def image_dict(image):
 
 
 @bp.post("/images")
+@describe("Image generation", body=ImageSchema, reply=ImagesReply, errors=UPSTREAM_ERRORS)
 def images():
     with logged_call("images") as record:
         data, model, adapter = open_json_call(record, image_schema)

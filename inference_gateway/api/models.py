@@ -1,10 +1,14 @@
 """Models resource: sync a provider's list, and list what is synced."""
 from flask import Blueprint, request
 
+from inference_gateway import errors
 from inference_gateway.gateway import model_sync
 from inference_gateway.store import provider_store
 from inference_gateway.web.auth import admin_required
 from inference_gateway.web.envelope import ok
+from inference_gateway.web.openapi import UPSTREAM_ERRORS, describe
+from inference_gateway.api.replies import ModelReply, SyncReply
+from inference_gateway.api.model_schemas import ProviderRefSchema
 from inference_gateway.api.model_schemas import listing_filter, sync_target
 from inference_gateway.api.calls import keep_response, logged_call, provider_settings
 from inference_gateway.web.body import json_body
@@ -21,6 +25,10 @@ def optional_json_body():
 
 @bp.post("/models/sync")
 @admin_required
+@describe("Sync a provider's model list", body=ProviderRefSchema, body_required=False, query=ProviderRefSchema,
+          reply=SyncReply, errors=UPSTREAM_ERRORS,
+          description="The provider (id or name) in the JSON body or as ?provider=; the list is replaced in one "
+                      "transaction, so a failed sync changes nothing.")
 def sync_models():
     body = optional_json_body()
     with logged_call("models_sync", body) as record:
@@ -32,6 +40,8 @@ def sync_models():
 
 
 @bp.get("/models")
+@describe("List synced models", query=ProviderRefSchema, reply=ModelReply, many=True,
+          errors=[(404, errors.NOT_FOUND)])
 def list_models():
     ref = listing_filter(request.args)
     provider = provider_store.get(ref) if ref else None

@@ -2,33 +2,43 @@
 from flask import Blueprint
 
 from inference_gateway.store import provider_store
+from inference_gateway import errors
 from inference_gateway.web.auth import admin_required
 from inference_gateway.web.envelope import ok
-from inference_gateway.api.schemas import provider_schema
+from inference_gateway.web.openapi import describe
+from inference_gateway.api.replies import ProviderReply
+from inference_gateway.api.schemas import ProviderSchema, provider_schema
 from inference_gateway.web.body import json_body
 
 bp = Blueprint("providers", __name__)
 
 
 @bp.get("/providers")
+@describe("List providers", reply=ProviderReply, many=True)
 def list_providers():
     return ok([provider_store.to_dict(p) for p in provider_store.list_all()])
 
 
 @bp.post("/providers")
 @admin_required
+@describe("Register a provider", body=ProviderSchema, reply=ProviderReply, status=201,
+          errors=[(409, errors.CONFLICT)])
 def create_provider():
     data = provider_schema.load(json_body())
     return ok(provider_store.to_dict(provider_store.create(data)), 201)
 
 
 @bp.get("/providers/<id_or_name>")
+@describe("Get a provider by id or name", reply=ProviderReply)
 def get_provider(id_or_name):
     return ok(provider_store.to_dict(provider_store.get(id_or_name)))
 
 
 @bp.put("/providers/<id_or_name>")
 @admin_required
+@describe("Change some of a provider's fields", body=ProviderSchema(partial=True), reply=ProviderReply,
+          errors=[(409, errors.CONFLICT)],
+          description="Only the fields given change; the result is validated as a whole.")
 def update_provider(id_or_name):
     provider = provider_store.get(id_or_name)
     changes = json_body()
@@ -41,6 +51,7 @@ def update_provider(id_or_name):
 
 @bp.delete("/providers/<id_or_name>")
 @admin_required
+@describe("Delete a provider (its request-log rows stay)", reply=ProviderReply)
 def delete_provider(id_or_name):
     provider = provider_store.get(id_or_name)
     body = provider_store.to_dict(provider)

@@ -56,6 +56,7 @@ class StringOrList(fields.Field):
     """A string or a list of strings, loaded as a list (e.g. `stop`)."""
 
     default_error_messages = {"invalid": "must be a string or a list of strings"}
+    openapi = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
@@ -128,6 +129,9 @@ class Content(fields.Field):
     """A message's content: a string, or a non-empty list of text and image parts."""
 
     default_error_messages = {"invalid": "must be a string or a list of parts"}
+    openapi = {"oneOf": [{"type": "string"}, {"type": "array", "minItems": 1, "items": {
+        "type": "object", "required": ["type"], "properties": {"type": {"enum": ["text", "image"]}},
+        "description": "{type: text, text} or {type: image, url | data + mimeType}"}}]}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
@@ -198,6 +202,9 @@ class ToolChoice(fields.Field):
     """`auto`, `none`, `required`, or `{"name": ...}` naming one of the request's tools."""
 
     default_error_messages = {"invalid": 'must be "auto", "none", "required" or {{"name": "<tool name>"}}'}
+    openapi = {"oneOf": [{"enum": ["auto", "none", "required"]}, {
+        "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}},
+        "additionalProperties": False}]}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if value in ("auto", "none", "required"):
@@ -336,6 +343,10 @@ MAX_EMBED_INPUTS = 2048  # OpenAI's limit per request; Gemini's batch takes fewe
 class EmbedInput(fields.Field):
     """`input`: a string or a list of 1-2048 strings, none empty; loaded as a list."""
 
+    openapi = {"oneOf": [{"type": "string", "minLength": 1}, {
+        "type": "array", "minItems": 1, "maxItems": MAX_EMBED_INPUTS,
+        "items": {"type": "string", "minLength": 1}}]}
+
     default_error_messages = {
         "invalid": "must be a string or a list of strings",
         "empty": "must not be empty",
@@ -405,5 +416,20 @@ class TranscribeSchema(MediaSchema):
     filename = fields.String(allow_none=True, validate=validate.Length(min=1, max=255))
 
 
+class Upload(fields.Field):
+    """A multipart file part: read by the view itself (never loaded from the text fields)."""
+
+    openapi = {"type": "string", "format": "binary"}
+
+
+class TranscribeFormSchema(TranscribeSchema):
+    """The multipart form: the same fields, the audio as the file part `file` instead of base64."""
+
+    class Meta:
+        exclude = ("audio",)
+
+    file = Upload(required=True)
+
+
 transcribe_schema = TranscribeSchema()
-transcribe_form_schema = TranscribeSchema(exclude=("audio",))
+transcribe_form_schema = TranscribeFormSchema(exclude=("file",))

@@ -3,6 +3,9 @@ from flask import Blueprint, current_app
 
 from inference_gateway.web.audio import filename_for
 from inference_gateway.web.envelope import ok
+from inference_gateway.web.openapi import UPSTREAM_ERRORS, describe
+from inference_gateway.api.replies import TranscribeReply
+from inference_gateway.api.schemas import TranscribeFormSchema, TranscribeSchema
 from inference_gateway.types import TranscribeRequest
 from inference_gateway.api.calls import keep_response, logged_call, open_adapter
 from inference_gateway.api.transcribe_input import read_request
@@ -11,6 +14,8 @@ bp = Blueprint("transcribe", __name__)
 
 
 @bp.post("/transcribe")
+@describe("Transcription of base64 audio (JSON) or an uploaded file (multipart)", body=TranscribeSchema,
+          form=TranscribeFormSchema, reply=TranscribeReply, errors=UPSTREAM_ERRORS)
 def transcribe():
     limit = current_app.config["MAX_AUDIO_BYTES"]
     with logged_call("transcribe") as record:

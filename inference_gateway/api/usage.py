@@ -9,6 +9,8 @@ from inference_gateway import errors
 from inference_gateway.store import usage
 from inference_gateway.web.envelope import ok
 from inference_gateway.web.strict import StrictSchema
+from inference_gateway.web.openapi import describe
+from inference_gateway.api.replies import RequestReply, UsageReply
 
 bp = Blueprint("usage", __name__)
 
@@ -22,6 +24,7 @@ class UtcTime(fields.Field):
     """An ISO-8601 date or date-time, loaded as (naive UTC datetime, whether it was a date alone)."""
 
     default_error_messages = {"invalid": TIME_ERROR}
+    openapi = {"type": "string", "description": TIME_ERROR, "examples": ["2026-03-01", "2026-03-01T12:00:00Z"]}
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = str(value).strip()
@@ -38,6 +41,7 @@ class UtcTime(fields.Field):
 
 
 class Cursor(fields.Field):
+    openapi = {"type": "string", "description": "the previous page's nextCursor"}
     default_error_messages = {"invalid": "is not a cursor this API returned; pass the previous page's "
                                          "nextCursor unchanged, with the same filters"}
 
@@ -87,6 +91,8 @@ def query_args():
 
 
 @bp.get("/usage")
+@describe("Usage summary, breakdowns and a page of request-log rows", query=UsageQuerySchema,
+          reply=UsageReply, errors=[(404, errors.NOT_FOUND)])
 def get_usage():
     data = usage_query.load(query_args())
     since, until = bounds(data)
@@ -97,6 +103,7 @@ def get_usage():
 
 
 @bp.get("/requests/<request_id>")
+@describe("One request-log row", reply=RequestReply)
 def get_request(request_id):
     return ok(usage.to_dict(usage.get(request_id), bodies=True))
 

@@ -1,0 +1,159 @@
+"""What the API answers, as marshmallow schemas: the OpenAPI document's response bodies.
+
+Views build their answers as plain dicts (the hot path has no room for a dump); these schemas
+describe them, and the schemathesis run checks every answer against them. Replies may gain
+fields (INCLUDE), so a client must ignore what it does not know."""
+from marshmallow import INCLUDE, Schema, fields, validate
+
+from inference_gateway.providers import PROVIDER_TYPES
+from inference_gateway.store import usage
+
+
+class Reply(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+def text(**kwargs):
+    return fields.String(required=True, **kwargs)
+
+
+def maybe(field_cls=fields.String, **kwargs):
+    """A key that is always present but may be null."""
+    return field_cls(required=True, allow_none=True, **kwargs)
+
+
+def timestamp(**kwargs):
+    return fields.String(metadata={"format": "date-time"}, **kwargs)
+
+
+class ProviderReply(Reply):
+    id = text()
+    name = text()
+    type = text(validate=validate.OneOf(sorted(PROVIDER_TYPES)))
+    defaultModel = maybe()
+    envVar = maybe()
+    baseUrl = maybe()
+    keyConfigured = fields.Boolean(required=True)
+    created = timestamp(required=True)
+    updated = timestamp(required=True)
+
+
+class ModelReply(Reply):
+    id = text()
+    providerId = text()
+    provider = text()
+    modelId = text()
+    displayName = maybe()
+    capabilities = fields.List(fields.String(), required=True)
+    syncedAt = timestamp(required=True)
+
+
+class SyncReply(Reply):
+    provider = text()
+    providerId = text()
+    added = fields.Integer(required=True)
+    removed = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    models = fields.List(fields.Nested(ModelReply), required=True)
+
+
+class TokensReply(Reply):
+    inputTokens = maybe(fields.Integer)
+    outputTokens = maybe(fields.Integer)
+
+
+class ChatReply(Reply):
+    content = maybe()
+    model = maybe()
+    usage = fields.Nested(TokensReply, required=True)
+    finishReason = maybe()
+    provider = text()
+    requestId = text()
+
+
+class EmbedUsageReply(Reply):
+    inputTokens = maybe(fields.Integer)
+
+
+class EmbedReply(Reply):
+    embeddings = fields.List(fields.List(fields.Float()), required=True)
+    model = maybe()
+    usage = fields.Nested(EmbedUsageReply, required=True)
+
+
+class ImageReply(Reply):
+    b64Json = fields.String()
+    url = fields.String()
+    mimeType = text()
+    revisedPrompt = fields.String()
+
+
+class ImagesReply(Reply):
+    images = fields.List(fields.Nested(ImageReply), required=True)
+    model = maybe()
+    usage = fields.Nested(TokensReply)
+
+
+class TranscribeReply(Reply):
+    text = text()
+    model = maybe()
+    language = fields.String()
+    usage = fields.Nested(TokensReply)
+
+
+class CountersReply(Reply):
+    totalRequests = fields.Integer(required=True)
+    totalErrors = fields.Integer(required=True)
+    totalInputTokens = fields.Integer(required=True)
+    totalOutputTokens = fields.Integer(required=True)
+    totalTokens = fields.Integer(required=True)
+    avgDurationMs = fields.Integer(required=True)
+
+
+class ProviderCountersReply(CountersReply):
+    providerId = maybe()
+    provider = maybe()
+
+
+class ModelCountersReply(CountersReply):
+    model = maybe()
+
+
+class RequestRowReply(Reply):
+    id = text()
+    created = timestamp(required=True)
+    providerId = maybe()
+    provider = maybe()
+    model = maybe()
+    endpoint = text(validate=validate.OneOf(usage.ENDPOINTS))
+    status = text(validate=validate.OneOf(usage.STATUSES))
+    httpStatus = maybe(fields.Integer)
+    inputTokens = maybe(fields.Integer)
+    outputTokens = maybe(fields.Integer)
+    totalTokens = fields.Integer(required=True)
+    durationMs = maybe(fields.Integer)
+    ttftMs = maybe(fields.Integer)
+    stream = fields.Boolean(required=True)
+    errorCode = maybe()
+    errorMessage = maybe()
+
+
+class RequestReply(RequestRowReply):
+    """One request-log row with the bodies LOG_BODIES stored (absent otherwise)."""
+
+    requestBody = fields.String()
+    responseBody = fields.String()
+
+
+class UsageReply(Reply):
+    summary = fields.Nested(CountersReply, required=True)
+    byProvider = fields.List(fields.Nested(ProviderCountersReply), required=True)
+    byModel = fields.List(fields.Nested(ModelCountersReply), required=True)
+    requests = fields.List(fields.Nested(RequestRowReply), required=True)
+    nextCursor = maybe()
+
+
+class HealthReply(Reply):
+    status = text()
+    database = fields.String()
