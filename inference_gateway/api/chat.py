@@ -22,7 +22,8 @@ encode_event = encode_json
 
 
 @bp.post("/chat")
-@describe("Chat completion", body=ChatSchema, reply=ChatReply, errors=UPSTREAM_ERRORS)
+@describe("Chat completion", body=ChatSchema, reply=ChatReply, errors=UPSTREAM_ERRORS, links={
+    "GetRequest": ("usage_get_request_get", {"request_id": "$response.body#/data/requestId"})})
 def chat():
     body = json_body()
     with logged_call("chat", body) as record:

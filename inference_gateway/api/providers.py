@@ -22,7 +22,11 @@ def list_providers():
 @bp.post("/providers")
 @admin_required
 @describe("Register a provider", body=ProviderSchema, reply=ProviderReply, status=201,
-          errors=[(409, errors.CONFLICT)])
+          errors=[(409, errors.CONFLICT)], links={
+              name: (f"providers_{view}_{method}", {"id_or_name": "$response.body#/data/id"})
+              for name, view, method in (("GetProvider", "get_provider", "get"),
+                                         ("UpdateProvider", "update_provider", "put"),
+                                         ("DeleteProvider", "delete_provider", "delete"))})
 def create_provider():
     data = provider_schema.load(json_body())
     return ok(provider_store.to_dict(provider_store.create(data)), 201)

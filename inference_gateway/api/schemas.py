@@ -140,7 +140,9 @@ class Content(fields.Field):
             raise self.make_error("invalid")
         parts, problems = [], {}
         for index, part in enumerate(value):
-            schema = PART_SCHEMAS.get(part.get("type")) if isinstance(part, dict) else None
+            kind = part.get("type") if isinstance(part, dict) else None
+            # Only a string can name a part type (a dict or list would not even hash).
+            schema = PART_SCHEMAS.get(kind) if isinstance(kind, str) else None
             if not isinstance(part, dict):
                 problems[index] = ["must be an object"]
             elif schema is None:
@@ -234,7 +236,8 @@ class ResponseFormatSchema(StrictSchema):
 
 
 class ChatSchema(StrictSchema):
-    model = fields.String(validate=validate.Length(min=1, max=MODEL_MAX))
+    model = fields.String(validate=validate.Length(min=1, max=MODEL_MAX),
+                          metadata={"examples": ["gpt-4o", "claude-sonnet-4-20250514", "gemini-2.0-flash"]})
     provider_id = fields.String(data_key="providerId", validate=validate.Length(min=1, max=PROVIDER_ID_MAX))
     messages = fields.List(fields.Nested(MessageSchema), required=True,
                            validate=validate.Length(min=1, error="must contain at least one message"))

@@ -31,19 +31,21 @@ CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
 def describe(summary, *, body=None, form=None, query=None, reply=None, many=False, status=200,
-             media=None, errors=(), tags=None, description=None, stream=None, body_required=True):
+             media=None, errors=(), tags=None, description=None, stream=None, body_required=True, links=None):
     """Describe a view for the OpenAPI document (put it below the route decorator).
 
     body/form/query: marshmallow schema classes of the JSON body, the multipart form, the query
     string; reply: the schema of `data` in the success envelope (a list of them with many=True);
     media: a non-JSON success type (e.g. "text/event-stream"); errors: (status, code) pairs this
-    route answers besides the common ones; stream: a description of a non-JSON success body."""
+    route answers besides the common ones; stream: a description of a non-JSON success body;
+    links: {name: (operationId, {parameter: runtime expression})}, what a client (or a stateful
+    fuzzer) can call next with a value from this answer."""
     def mark(view):
         setattr(view, DESCRIPTION_ATTR, {
             "summary": summary, "body": body, "form": form, "query": query, "reply": reply,
             "many": many, "status": status, "media": media, "errors": tuple(errors), "tags": tags,
             "description": description or (view.__doc__ or "").strip() or None, "stream": stream,
-            "body_required": body_required})
+            "body_required": body_required, "links": links or {}})
         return view
     return mark
 
@@ -115,7 +117,7 @@ class Builder:
             info = {"summary": rule.endpoint, "errors": (), "status": 200, "many": False, "body": None,
                     "form": None, "query": None, "reply": None, "media": None, "stream": None,
                     "description": (view.__doc__ or "").strip() or None, "tags": None,
-                    "body_required": True}
+                    "body_required": True, "links": {}}
             op["x-undescribed"] = True
         op["summary"] = info["summary"]
         if info["description"]:
@@ -166,8 +168,12 @@ class Builder:
         if info["status"] == 101:
             return {"description": info["stream"] or text}
         reply = self.ref(info["reply"]) if info["reply"] else None
-        return {"description": text, "content": {"application/json": {
+        response = {"description": text, "content": {"application/json": {
             "schema": success_schema(reply, info["many"])}}}
+        if info["links"]:
+            response["links"] = {name: {"operationId": op, "parameters": params}
+                                 for name, (op, params) in info["links"].items()}
+        return response
 
     def build(self, app):
         for rule in documented_rules(app):
