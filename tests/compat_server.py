@@ -6,6 +6,7 @@ from .conftest import PROVIDER_NAMES
 from .live import P, Gunicorn
 
 GATEWAY_KEY = "gw-test-key"
+ADMIN_KEY = "gw-admin-key"  # registers the providers; the tests call with the caller key
 # Provider type -> a model that reaches it (through `name/model`, as a user would write it).
 MODELS = {"openai": "openai/gpt-4o", "anthropic": "anthropic/claude-sonnet-4-20250514",
           "google": "google/gemini-2.5-flash", "opencode": "opencode/kimi-k2",
@@ -19,8 +20,9 @@ class Gateway:
         self.url = server.url
         self.headers = {"Authorization": f"Bearer {GATEWAY_KEY}"}
 
-    def native(self, method, path, **kwargs):
-        resp = requests.request(method, self.url + P + path, headers=self.headers, timeout=30, **kwargs)
+    def native(self, method, path, key=GATEWAY_KEY, **kwargs):
+        resp = requests.request(method, self.url + P + path, headers={"Authorization": f"Bearer {key}"},
+                                timeout=30, **kwargs)
         assert resp.status_code < 300, resp.text
         return resp.json()["data"]
 
@@ -34,14 +36,14 @@ def run_gateway(tmp_path_factory, upstream):
     tmp = tmp_path_factory.mktemp("compat")
     env = {f"{name.upper()}_TEST_KEY": f"key-for-{name}" for name in PROVIDER_NAMES.values()}
     server = Gunicorn(tmp, f"sqlite:///{tmp}/gateway.db", GATEWAY_API_KEYS=GATEWAY_KEY,
-                      UPSTREAM_MAX_RETRIES="0", **env).start()
+                      GATEWAY_ADMIN_KEYS=ADMIN_KEY, UPSTREAM_MAX_RETRIES="0", **env).start()
     gw = Gateway(server)
     try:
         for kind, name in PROVIDER_NAMES.items():
             payload = {"name": name, "type": kind, "baseUrl": upstream.base_url(FAKE_KIND.get(kind, kind))}
             if kind != "openai-compatible":
                 payload["envVar"] = f"{name.upper()}_TEST_KEY"
-            gw.native("POST", "/providers", json=payload)
+            gw.native("POST", "/providers", key=ADMIN_KEY, json=payload)
         yield gw
     finally:
         server.stop()

@@ -6,7 +6,7 @@ import openai
 import pytest
 import requests
 
-from .compat_server import FAKE_KIND, GATEWAY_KEY, MODELS, run_gateway
+from .compat_server import ADMIN_KEY, FAKE_KIND, GATEWAY_KEY, MODELS, run_gateway
 from .fake_upstream import PNG, SSE, Reply
 
 PROMPT = [{"role": "user", "content": "What is the capital of France?"}]
@@ -165,7 +165,7 @@ def test_embeddings_of_a_gemini_model(client):
 
 
 def test_models_lists_the_synced_models(client, gateway):
-    gateway.native("POST", "/models/sync", json={"provider": "openai"})
+    gateway.native("POST", "/models/sync", key=ADMIN_KEY, json={"provider": "openai"})
     listed = client.models.list()
     ids = [m.id for m in listed.data]
     assert "gpt-4o" in ids and len(ids) == len(set(ids))

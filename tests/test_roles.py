@@ -76,13 +76,19 @@ def test_every_route_names_its_role(app):
                ("GET", "/usage"), ("GET", "/requests/<request_id>"), ("POST", "/chat"),
                ("POST", "/chat/stream"), ("GET", "/chat/ws"), ("POST", "/embed"), ("POST", "/images"),
                ("POST", "/transcribe")}
+    callers = {(method, P + path) for method, path in callers} | {
+        # The OpenAI-compatible surface, and its fallback answering unknown /v1 paths in its format.
+        ("POST", "/v1/chat/completions"), ("GET", "/v1/models"), ("GET", "/v1/models/<path:model_id>"),
+        ("POST", "/v1/embeddings"), ("POST", "/v1/images/generations"),
+        ("POST", "/v1/audio/transcriptions"),
+        *((m, "/v1/<path:rest>") for m in ("GET", "POST", "PUT", "PATCH", "DELETE"))}
     # The API's description and its explorer describe only the API's shape: public.
     public = {"/healthz", "/readyz", "/metrics", P + "/openapi.json", "/docs", "/docs/assets/<name>"}
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
         role = auth.view_role(app, rule.endpoint)
-        path = rule.rule.removeprefix(P)
+        path = rule.rule
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             if rule.rule in public:
                 assert role == auth.PUBLIC, rule
@@ -133,3 +139,15 @@ def test_open_mode_is_admin(app_config):
     resp = client.post(P + "/providers", json={"name": "l", "type": "openai-compatible",
                                                "baseUrl": "http://127.0.0.1:9/v1"})
     assert resp.status_code == 201
+
+
+def test_the_compatible_surface_takes_both_roles_and_either_header(app_config, monkeypatch):
+    from inference_gateway import create_app
+
+    client = create_app({**app_config, "GATEWAY_API_KEYS": "caller-key", "GATEWAY_ADMIN_KEYS": "admin-key"}
+                        ).test_client()
+    for headers in (CALLER, ADMIN, {"x-api-key": "caller-key"}, {"x-api-key": "admin-key"}):
+        assert client.get("/v1/models", headers=headers).status_code == 200, headers
+    resp = client.get("/v1/models", headers={"x-api-key": "nope"})
+    assert resp.status_code == 401
+    assert "error" in resp.get_json() and "success" not in resp.get_json()  # OpenAI's error format
