@@ -7,7 +7,7 @@ no socket server: only the applications' own work) against the fake upstream in 
 round runs every variant once, `--calls` chat calls each, the order rotating; CPU is this process's
 own (the upstream's is not in it). Variants: the gateway as shipped (the row committed with
 synchronous=FULL before the answer), the same with the writer's connection at synchronous=NORMAL,
-and the same with the row not written at all (the group-commit insert replaced by nothing: the
+and the same with the row not written at all (the writer's store replaced by nothing: the
 measuring stick, not a setting). Each is compared with the pass-through round by round: the median
 ratio (CPU) or difference (wall time per call) and its quartiles. Target 1a's gap, taken apart.
 """
@@ -55,10 +55,10 @@ def _measure(upstream, tmp, rounds, calls):
     gateway, baseline = app.test_client(), passthrough.app.test_client()
     gateway.post("/api/v1/inference/providers", json={
         "name": "bench-openai", "type": "openai", "envVar": KEY_VAR, "baseUrl": upstream.url + "/v1"})
-    insert = request_log._group.insert
+    store = request_log.writer.store
 
     def setup(variant):
-        request_log._group.insert = (lambda record: None) if variant.endswith("no usage row") else insert
+        request_log.writer.store = (lambda *row: None) if variant.endswith("no usage row") else store
         synchronous = "NORMAL" if "NORMAL" in variant else "FULL"
         with request_log._connection.cursor() as cursor:
             cursor.execute(f"PRAGMA synchronous = {synchronous}")
@@ -83,7 +83,7 @@ def _measure(upstream, tmp, rounds, calls):
             for variant in VARIANTS[shift:] + VARIANTS[:shift]:
                 slices[variant].append(one_slice(variant, calls))
     finally:
-        request_log._group.insert = insert
+        request_log.writer.store = store
     base = slices["passthrough"]
     out = {}
     for variant, runs in slices.items():

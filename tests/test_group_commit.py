@@ -1,14 +1,17 @@
-"""Request-log rows written by concurrent calls share transactions, and none is lost or misreported."""
+"""The request-log writer: rows of concurrent calls share transactions, each caller returns once its
+own row is committed (or with its own error), and none is lost or misreported."""
 import threading
 
+import gevent
+import gevent.lock
 import psycopg2
-
 from peewee import IntegrityError
 
-from inference_gateway.store import request_log
+from inference_gateway.store import log_writer, request_log
 from inference_gateway.store.request_log import CallRecord
 
 from .helpers import log_rows
+from .test_spool import spooled
 
 
 def write_concurrently(app, records):
@@ -34,13 +37,13 @@ def write_concurrently(app, records):
 
 def test_concurrent_writes_are_committed_together_and_each_is_stored(app, monkeypatch):
     batches = []
-    original = request_log.insert_rows
+    original = log_writer.commit_batch
 
-    def counting(records):
-        batches.append(len(records))
-        return original(records)
+    def counting(connection, batch):
+        batches.append(len(batch))
+        return original(connection, batch)
 
-    monkeypatch.setattr(request_log, "insert_rows", counting)
+    monkeypatch.setattr(log_writer, "commit_batch", counting)
     records = [CallRecord(endpoint="chat", model=f"m{i}", input_tokens=i) for i in range(40)]
     outcome = write_concurrently(app, records)
 
@@ -55,18 +58,18 @@ def test_concurrent_writes_are_committed_together_and_each_is_stored(app, monkey
 def test_a_row_the_database_refuses_fails_only_its_own_call(app, monkeypatch):
     records = [CallRecord(endpoint="chat", model=f"m{i}") for i in range(20)]
     bad = records[7]
-    original = request_log.insert_row
+    original = log_writer.commit_one
 
-    def refuse_bad(record):
-        if record is bad:
+    def refuse_bad(connection, item):
+        if item.row()["id"] == bad.id:
             raise IntegrityError("duplicate key")
-        return original(record)
+        return original(connection, item)
 
-    def refuse_batch(records_):
+    def refuse_batch(connection, batch):
         raise IntegrityError("duplicate key")  # a batch holding the bad row fails as a whole
 
-    monkeypatch.setattr(request_log, "insert_row", refuse_bad)
-    monkeypatch.setattr(request_log, "insert_rows", refuse_batch)
+    monkeypatch.setattr(log_writer, "commit_one", refuse_bad)
+    monkeypatch.setattr(log_writer, "commit_batch", refuse_batch)
     outcome = write_concurrently(app, records)
 
     assert isinstance(outcome[bad.id], IntegrityError)
@@ -74,13 +77,47 @@ def test_a_row_the_database_refuses_fails_only_its_own_call(app, monkeypatch):
     assert {row.id for row in log_rows(app)} == {r.id for r in records if r is not bad}
 
 
-def test_a_single_call_is_written_alone_and_the_writer_is_free_again(app):
-    record = CallRecord(endpoint="chat", model="solo")
+def test_calls_ending_in_one_turn_of_the_event_loop_share_one_transaction(app, monkeypatch):
+    """Under gevent a SQLite write never yields: only the writer's one yield lets the others join."""
+    batches = []
+    original = log_writer.commit_batch
+    monkeypatch.setattr(log_writer, "commit_batch", lambda c, batch: (batches.append(len(batch)), original(c, batch)))
+    writer = log_writer.Writer(request_log._connection)
+    writer._turn = gevent.lock.Semaphore()  # what threading.Lock is in a gevent-patched worker
+    monkeypatch.setattr(request_log, "writer", writer)
+    records = [CallRecord(endpoint="chat", model=f"g{i}") for i in range(10)]
+    monkeypatch.setattr(log_writer.time, "sleep", gevent.sleep)  # the writer's yield, as under gunicorn's gevent
+
+    def call(record):
+        with app.app_context():
+            request_log.write(record)
+
+    gevent.joinall([gevent.spawn(call, record) for record in records], raise_error=True)
+    assert batches == [10]
+    assert {row.id for row in log_rows(app)} == {r.id for r in records}
+
+
+def test_a_caller_interrupted_while_waiting_has_its_row_spooled_not_lost(app, monkeypatch):
+    """A greenlet killed (a worker's graceful timeout) while another writes: its row goes to the spool."""
+    writer = log_writer.Writer(request_log._connection)
+    monkeypatch.setattr(request_log, "writer", writer)
+    writer._turn = gevent.lock.Semaphore()  # what threading.Lock is in a gevent-patched worker
+    writer._turn.acquire()  # another caller is writing
+    waiting = CallRecord(endpoint="chat", model="killed")
+
+    def call():
+        with app.app_context():
+            request_log.write(waiting)
+
+    greenlet = gevent.spawn(call)
+    gevent.sleep(0.01)
+    greenlet.kill(block=True)
+    writer._turn.release()
+    assert [row["id"] for row in spooled()] == [waiting.id]
+    assert writer._queue == []
     with app.app_context():
-        request_log.write(record)
-        request_log.write(CallRecord(endpoint="chat", model="next"))
-    assert [row.model for row in log_rows(app)] == ["solo", "next"]
-    assert request_log._group._queue == [] and not request_log._group._writing
+        request_log.write(CallRecord(endpoint="chat", model="next"))  # and the writer is free again
+    assert {row.model for row in log_rows(app)} >= {"next"}
 
 
 def test_a_writer_connection_the_database_dropped_is_replaced_and_no_row_is_lost(app, db_url):

@@ -2,7 +2,7 @@
 from inference_gateway import create_app
 from inference_gateway.store import migrations
 from inference_gateway.store.db import database
-from inference_gateway.store.tables import Provider, SchemaVersion
+from inference_gateway.store.tables import Provider, RequestLog, SchemaVersion, UsageRollup
 
 
 def test_first_start_records_schema_version(app):
@@ -21,13 +21,27 @@ def test_restart_keeps_data_and_version(app_config):
 
 
 def test_migrations_run_once_in_order(app, monkeypatch):
-    applied = []
-    monkeypatch.setattr(migrations, "MIGRATIONS", [(2, lambda m: applied.append(2)),
-                                               (3, lambda m: applied.append(3))])
-    monkeypatch.setattr(migrations, "CURRENT_VERSION", 3)
-    assert migrations.create_or_migrate() == 3
-    assert migrations.create_or_migrate() == 3
-    assert applied == [2, 3]
+    applied, now = [], migrations.CURRENT_VERSION
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [
+        (now + 1, lambda m: applied.append(now + 1)), (now + 2, lambda m: applied.append(now + 2))])
+    monkeypatch.setattr(migrations, "CURRENT_VERSION", now + 2)
+    assert migrations.create_or_migrate() == now + 2
+    assert migrations.create_or_migrate() == now + 2
+    assert applied == [now + 1, now + 2]
+
+
+def test_a_version_1_database_gets_the_stream_row_column_and_an_updated_row_moves_its_counters(app, app_config):
+    with database.connection_context():
+        database.execute_sql("DROP INDEX request_log_in_progress")
+        database.execute_sql("ALTER TABLE request_log DROP COLUMN worker")
+        SchemaVersion.update(version=1).execute()
+    create_app(app_config)
+    with database.connection_context():
+        assert migrations.current_version() == 2
+        RequestLog.create(id="r1", endpoint="chat_stream", status="in_progress", worker="h:1:2", stream=True)
+        RequestLog.update(status="success", output_tokens=5).where(RequestLog.id == "r1").execute()
+        counters = [(r.status, r.requests, r.output_tokens) for r in UsageRollup.select() if r.requests]
+    assert counters == [("success", 1, 5)]
 
 
 def test_no_connection_left_open_after_start(app):

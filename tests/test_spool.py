@@ -6,7 +6,7 @@ from peewee import OperationalError
 
 from inference_gateway import create_app
 from inference_gateway.store import spool
-from inference_gateway.store import request_log
+from inference_gateway.store import log_writer, request_log
 from inference_gateway.store.db import database
 
 from .helpers import log_rows, sse_events
@@ -18,17 +18,19 @@ P = "/api/v1/inference"
 
 @pytest.fixture
 def outage(monkeypatch):
-    """Every request-log insert fails as it would with the database gone, until `end()`."""
-    original = request_log.insert_row
+    """Every request-log write fails as it would with the database gone, until `end()`."""
+    originals = log_writer.commit_one, log_writer.commit_batch
 
-    def refused(record):
+    def refused(*args):
         raise OperationalError("could not connect to server: Connection refused")
 
     class Outage:
         def end(self):
-            monkeypatch.setattr(request_log, "insert_row", original)
+            monkeypatch.setattr(log_writer, "commit_one", originals[0])
+            monkeypatch.setattr(log_writer, "commit_batch", originals[1])
 
-    monkeypatch.setattr(request_log, "insert_row", refused)
+    monkeypatch.setattr(log_writer, "commit_one", refused)
+    monkeypatch.setattr(log_writer, "commit_batch", refused)
     return Outage()
 
 

@@ -2,7 +2,8 @@
 import logging
 import time
 
-from peewee import DatabaseError
+from peewee import DatabaseError, PostgresqlDatabase
+from playhouse import migrate as schema_migrate
 
 from inference_gateway.store.db import database
 from inference_gateway.store.tables import TABLES, SchemaVersion
@@ -11,7 +12,19 @@ log = logging.getLogger(__name__)
 
 # Version 1 is the initial schema (created from the models). Append (version, function) pairs here;
 # each takes a playhouse.migrate SchemaMigrator and must keep existing rows.
-MIGRATIONS = []
+
+
+def _stream_rows(migrator):
+    """Streams keep a row from their first event: the serving worker's column, an index of the rows
+    in progress, and rollup triggers that follow a row's update."""
+    from inference_gateway.store.tables import IN_PROGRESS_INDEX, RequestLog, rollup_triggers
+
+    schema_migrate.migrate(migrator.add_column("request_log", "worker", RequestLog.worker))
+    for statement in rollup_triggers(isinstance(database.obj, PostgresqlDatabase)) + [IN_PROGRESS_INDEX]:
+        database.execute_sql(statement)
+
+
+MIGRATIONS = [(2, _stream_rows)]
 
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 

@@ -1,26 +1,21 @@
 """Writing the request log: exactly one row per call, whatever way the call ends."""
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Optional
 
-from peewee import OperationalError
-
 from inference_gateway import events
-from inference_gateway.store import db
+from inference_gateway.store import db, log_writer
 from inference_gateway.store import spool
 from inference_gateway.store.tables import LOG_COLUMNS, RequestLog, new_id, utcnow
 
 log = logging.getLogger(__name__)
 
 SUCCESS, ERROR, CANCELLED = "success", "error", "cancelled"
-
-# Calls of this process still running (their rows not yet handed to write()). With none, no other
-# row can join the writer's batch, so it does not yield for them (a turn of the event loop per call
-# at concurrency 1). Unlocked: a miscount under threads only changes whether the writer yields.
-open_calls = 0
+# A stream's row from its first event until it ends; one left behind by a dead worker is closed as
+# an error with code INTERRUPTED (stream_rows.close_interrupted).
+IN_PROGRESS = "in_progress"
 
 
 @dataclass
@@ -55,10 +50,10 @@ class CallRecord:
     adapter: object = field(default=None, repr=False)
     # Set when a stream takes over writing the row after the view returns.
     deferred: bool = False
-
-    def __post_init__(self):
-        global open_calls
-        open_calls += 1
+    # The process serving a stream ("host:pid:start"), so a row it leaves in progress can be closed.
+    worker: Optional[str] = None
+    # Set once the row is stored (or spooled) early: later writes of it update it in place.
+    stored: bool = False
 
     def set_provider(self, provider, model):
         self.provider_id, self.provider_name, self.model = provider.id, provider.name, model
@@ -99,14 +94,25 @@ class CallRecord:
         return {name: getattr(self, name) for name in LOG_COLUMNS}
 
 
+def _column(name):
+    return f'"{RequestLog._meta.fields[name].column_name}"'
+
+
 def _insert_sql(p):
-    columns = ", ".join(f'"{RequestLog._meta.fields[n].column_name}"' for n in LOG_COLUMNS)
+    columns = ", ".join(_column(n) for n in LOG_COLUMNS)
     return (f'INSERT INTO "{RequestLog._meta.table_name}" ({columns}) '
             f'VALUES ({", ".join([p] * len(LOG_COLUMNS))})')
 
 
-# One row per proxied call: the INSERT is compiled once (see db.PreparedSQL).
+def _upsert_sql(p):
+    """The row, replacing the one stored under its id (a stream's early row) if there is one."""
+    updates = ", ".join(f"{_column(n)} = excluded.{_column(n)}" for n in LOG_COLUMNS if n != "id")
+    return f'{_insert_sql(p)} ON CONFLICT ("id") DO UPDATE SET {updates}'
+
+
+# One row per proxied call: the statements are compiled once (see db.PreparedSQL).
 _insert = db.PreparedSQL(_insert_sql)
+_upsert = db.PreparedSQL(_upsert_sql)
 
 
 def _values(record):
@@ -114,118 +120,34 @@ def _values(record):
     return [fields_[name].db_value(getattr(record, name)) for name in LOG_COLUMNS]
 
 
-# The writer's connection: rows are written by one caller at a time per process (GroupCommit).
+# The writer's connection: only the turn's holder uses it (log_writer.Writer).
 _connection = db.OwnConnection()
+writer = log_writer.Writer(_connection)
 
 
-def insert_row(record):
-    """Insert the record's row; values go through each field's db_value, as peewee's insert would."""
-    with _connection.cursor() as cursor:
-        cursor.execute(_insert.sql(), _values(record))
+def store(record, attempts=5):
+    """Commit the record's row as it is now (an update if it was stored before), through the writer.
 
-
-def insert_rows(records):
-    """Insert several rows in one transaction (one commit, one WAL append, one lock hold)."""
-    with _connection.cursor(transaction=True) as cursor:
-        cursor.executemany(_insert.sql(), [_values(record) for record in records])
-
-
-class _Waiter:
-    __slots__ = ("record", "done", "error", "lead", "abandoned")
-
-    def __init__(self, record):
-        self.record, self.done, self.error = record, threading.Event(), None
-        self.lead = self.abandoned = False
-
-
-class GroupCommit:
-    """Inserts log rows with at most one writer per process; rows that arrive while it writes are
-    committed together by the next writer, in one transaction.
-
-    Under gevent a database call does not yield (sqlite3 never does), so without this every call
-    ended in its own transaction: a commit, a write-lock round with the other workers (whose busy
-    handler sleeps in C, stalling the whole worker) and a share of WAL checkpointing per row. A
-    writer yields once before it takes the queue, so calls finishing in the same loop turn join it,
-    writes one batch and hands the next to the oldest waiting caller (so no caller's answer waits
-    on rows other than those batched with its own). A caller returns only once its own row is
-    committed, or with that row's own error, exactly as with a direct insert."""
-
-    def __init__(self):
-        self._mutex = threading.Lock()
-        self._queue = []
-        self._writing = False
-
-    def insert(self, record):
-        waiter = _Waiter(record)
-        with self._mutex:
-            self._queue.append(waiter)
-            waiter.lead = not self._writing
-            self._writing = True
-        if not waiter.lead:
-            try:
-                waiter.done.wait()  # set when the row is written, or when this caller is to write
-            except BaseException:
-                self._abandon(waiter)
-                raise
-        if waiter.lead:
-            self._write_batch()
-        if waiter.error is not None:
-            raise waiter.error
-
-    def _write_batch(self):
-        interrupted = None
-        if open_calls > 0:
-            try:
-                time.sleep(0)  # let calls finishing in this turn of the event loop queue their rows
-            except BaseException as exc:  # killed while yielding: the queued rows are written first
-                interrupted = exc
-        with self._mutex:
-            batch, self._queue = self._queue, []
-        written = False
+    SQLite's busy timeout absorbs lock contention; a rare 'database is locked' past it is retried
+    rather than losing the row. A database that stays down gets the row spooled to disk (spool)
+    instead: the call has its answer, and the row is stored once the database is back."""
+    statement = _upsert if record.stored else _insert
+    values = _values(record)
+    for attempt in range(attempts):
         try:
-            self._commit(batch)
-            written = True
-        finally:
-            with self._mutex:
-                successor = next((w for w in self._queue if not w.abandoned), None)
-                self._writing = successor is not None
-                if successor is not None:
-                    successor.lead = True
-            for waiter in batch:
-                if not written:  # the writer itself was interrupted (a killed greenlet)
-                    waiter.error = OperationalError("request log writer interrupted")
-                waiter.lead = False
-                waiter.done.set()
-            if successor is not None:
-                successor.done.set()
-        if interrupted is not None:
-            raise interrupted
-
-    def _abandon(self, waiter):
-        """A waiting caller was interrupted (a killed greenlet). Its row stays queued for the next
-        batch; if the writing was already its turn, it writes that batch before it goes."""
-        with self._mutex:
-            waiter.abandoned = True
-            turn = waiter.lead
-        if turn:
-            self._write_batch()
-
-    @staticmethod
-    def _commit(batch):
-        if len(batch) > 1:
-            try:
-                insert_rows([waiter.record for waiter in batch])
-                return
-            except Exception:  # one bad row must not cost the others theirs: insert one by one
-                pass
-        for waiter in batch:
-            try:
-                insert_row(waiter.record)
-            except Exception as exc:
-                waiter.error = exc
-
-
-_group = GroupCommit()
+            writer.store(statement.sql(), values, record.row)
+        except db.DATABASE_DOWN:
+            if attempt < attempts - 1:
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            if not spool.spool(record.row()):
+                log.exception("could not write request log row %s", record.id)
+                raise
+            log.error("database unavailable: request log row %s spooled to %s", record.id, spool.path())
+        else:
+            spool.replay_if_due()
+        break
+    record.stored = True
 
 
 TRUNCATED = "...[truncated]"
@@ -258,28 +180,9 @@ def capture_body(value, config):
     return data[:max(0, limit - len(TRUNCATED))].decode("utf-8", "ignore") + TRUNCATED
 
 
-def write(record: CallRecord, attempts=5):
-    """Insert the row in its own connection context (streams end after the request is gone).
-
-    SQLite's busy timeout absorbs lock contention; a rare 'database is locked' past it is retried
-    rather than losing the row. A database that stays down gets the row spooled to disk (spool)
-    instead: the call has its answer, and the row is stored once the database is back."""
-    global open_calls
-    open_calls -= 1  # from here on its row is queued or written, not one the writer waits for
+def write(record: CallRecord):
+    """The call's final row, written once it ends (streams: after the request is gone)."""
     record.finish()
-    for attempt in range(attempts):
-        try:
-            _group.insert(record)
-        except db.DATABASE_DOWN:
-            if attempt < attempts - 1:
-                time.sleep(0.05 * (attempt + 1))
-                continue
-            if not spool.spool(record.row()):
-                log.exception("could not write request log row %s", record.id)
-                raise
-            log.error("database unavailable: request log row %s spooled to %s", record.id, spool.path())
-        else:
-            spool.replay_if_due()
-        break
+    store(record)
     events.call_finished.send(record)
     return record

@@ -62,7 +62,7 @@ class RequestLog(BaseModel):
     provider_name = CharField(max_length=64, null=True)
     model = CharField(max_length=300, null=True)
     endpoint = CharField(max_length=32)
-    status = CharField(max_length=16)  # success | error | cancelled
+    status = CharField(max_length=16)  # success | error | cancelled | in_progress (a stream, until it ends)
     http_status = IntegerField(null=True)
     input_tokens = IntegerField(default=0)
     output_tokens = IntegerField(default=0)
@@ -73,6 +73,8 @@ class RequestLog(BaseModel):
     error_message = TextField(null=True)
     request_body = TextField(null=True)
     response_body = TextField(null=True)
+    # The process serving a stream (host:pid:start); only stream rows have one.
+    worker = CharField(max_length=128, null=True)
 
     class Meta:
         table_name = "request_log"
@@ -87,7 +89,7 @@ class RequestLog(BaseModel):
     def create_table(cls, safe=True, **options):
         super().create_table(safe=safe, **options)
         db = cls._meta.database
-        for statement in rollup_triggers(isinstance(db.obj, PostgresqlDatabase)):
+        for statement in rollup_triggers(isinstance(db.obj, PostgresqlDatabase)) + [IN_PROGRESS_INDEX]:
             db.execute_sql(statement)
 
 
@@ -95,6 +97,10 @@ class RequestLog(BaseModel):
 # listing page and the generated test rows have all but the bodies, which a page never reads.
 LOG_COLUMNS = tuple(RequestLog._meta.sorted_field_names)
 SUMMARY_COLUMNS = tuple(name for name in LOG_COLUMNS if name not in ("request_body", "response_body"))
+
+# The rows of streams still running (or left behind by a dead worker): few, so a partial index.
+IN_PROGRESS_INDEX = ("CREATE INDEX IF NOT EXISTS request_log_in_progress ON request_log (created) "
+                     "WHERE status = 'in_progress'")
 
 
 class UsageRollup(BaseModel):
@@ -138,8 +144,9 @@ ROLLUP_SUB = ("requests = requests - 1, errors = errors - {is_error}, "
 
 
 def rollup_triggers(postgres):
-    """DDL that keeps usage_rollup equal to the sums over request_log, in the inserting statement's
-    own transaction (so a row and its counters commit or vanish together). Rows are never updated."""
+    """DDL that keeps usage_rollup equal to the sums over request_log, in the writing statement's
+    own transaction (so a row and its counters commit or vanish together). Only a stream's row is
+    updated (from in_progress to its outcome): its old counters are taken off, its new ones added."""
     def insert(bucket, is_error):
         return (f"INSERT INTO usage_rollup ({ROLLUP_COLUMNS}) VALUES ({bucket}, coalesce(NEW.provider_id, ''), "
                 f"NEW.provider_name, coalesce(NEW.model, ''), NEW.endpoint, NEW.status, 1, {is_error}, "
@@ -150,11 +157,12 @@ def rollup_triggers(postgres):
         new, old = "date_trunc('hour', NEW.created)", "date_trunc('hour', OLD.created)"
         return [
             "CREATE OR REPLACE FUNCTION request_log_rollup() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            "BEGIN IF TG_OP = 'INSERT' THEN "
-            + insert(new, "(NEW.status = 'error')::int") + " RETURN NEW; ELSE UPDATE usage_rollup SET "
-            + ROLLUP_SUB.format(is_error="(OLD.status = 'error')::int", bucket=old) + "; RETURN OLD; END IF; END $$",
+            "BEGIN IF TG_OP IN ('UPDATE', 'DELETE') THEN UPDATE usage_rollup SET "
+            + ROLLUP_SUB.format(is_error="(OLD.status = 'error')::int", bucket=old) + "; END IF; "
+            "IF TG_OP IN ('INSERT', 'UPDATE') THEN " + insert(new, "(NEW.status = 'error')::int")
+            + " RETURN NEW; END IF; RETURN OLD; END $$",
             "DROP TRIGGER IF EXISTS request_log_rollup ON request_log",
-            "CREATE TRIGGER request_log_rollup AFTER INSERT OR DELETE ON request_log "
+            "CREATE TRIGGER request_log_rollup AFTER INSERT OR UPDATE OR DELETE ON request_log "
             "FOR EACH ROW EXECUTE FUNCTION request_log_rollup()",
         ]
     # SQLite keeps datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' text; the hour is its first 13 characters.
@@ -164,6 +172,9 @@ def rollup_triggers(postgres):
         + insert(new, "NEW.status = 'error'") + " END",
         "CREATE TRIGGER IF NOT EXISTS request_log_rollup_delete AFTER DELETE ON request_log BEGIN "
         "UPDATE usage_rollup SET " + ROLLUP_SUB.format(is_error="(OLD.status = 'error')", bucket=old) + "; END",
+        "CREATE TRIGGER IF NOT EXISTS request_log_rollup_update AFTER UPDATE ON request_log BEGIN "
+        "UPDATE usage_rollup SET " + ROLLUP_SUB.format(is_error="(OLD.status = 'error')", bucket=old) + "; "
+        + insert(new, "NEW.status = 'error'") + " END",
     ]
 
 
