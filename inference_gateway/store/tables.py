@@ -94,9 +94,10 @@ class RequestLog(BaseModel):
 
 
 # The request log's columns, written down once: a call's row has all of them (request_log); a
-# listing page and the generated test rows have all but the bodies, which a page never reads.
+# listing page and the generated test rows have all but the bodies, which a page never reads
 LOG_COLUMNS = tuple(RequestLog._meta.sorted_field_names)
-SUMMARY_COLUMNS = tuple(name for name in LOG_COLUMNS if name not in ("request_body", "response_body"))
+# (nor the serving worker: only the sweep of interrupted streams reads it).
+SUMMARY_COLUMNS = tuple(name for name in LOG_COLUMNS if name not in ("request_body", "response_body", "worker"))
 
 # The rows of streams still running (or left behind by a dead worker): few, so a partial index.
 IN_PROGRESS_INDEX = ("CREATE INDEX IF NOT EXISTS request_log_in_progress ON request_log (created) "
