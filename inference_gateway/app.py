@@ -8,7 +8,7 @@ from inference_gateway.config import load_config
 from inference_gateway.providers import HttpSettings, ProviderSettings
 from inference_gateway.store import db, migrations, spool
 from inference_gateway.store.resolve_cache import ResolveCache
-from inference_gateway.web import auth, envelope, logs, observability
+from inference_gateway.web import auth, envelope, logs, observability, tracing
 
 
 def create_app(config=None):
@@ -45,6 +45,7 @@ def create_app(config=None):
     api.register(app)
     compat.register(app)
     observability.init_app(app)
+    tracing.init_app(app)
     cli.init_app(app)
     logging.getLogger(__name__).debug("app created")
     return app

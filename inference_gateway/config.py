@@ -29,6 +29,10 @@ SETTINGS = {
     "METRICS_ENABLED": (True, "bool"),
     "METRICS_TOKEN": ("", str),
     "TRUSTED_PROXIES": (0, int),
+    # OpenTelemetry (web/tracing.py): the OTLP/HTTP collector's root URL, set by the operator only
+    # (spans carry model names, token counts and request ids, never bodies or keys); empty is off.
+    "OTEL_EXPORTER_OTLP_ENDPOINT": ("", str),
+    "OTEL_SERVICE_NAME": ("inference-gateway", str),
 }
 
 TRUE = {"1", "true", "yes", "on"}

@@ -13,8 +13,8 @@ from .live import P
 
 ADMIN = "fuzz-admin-key"
 SCHEMATHESIS = os.path.join(os.path.dirname(sys.executable), "schemathesis")
-# The wall-clock budget of each run (the test takes twice this plus gunicorn's start).
-MAX_TIME = os.environ.get("FUZZ_MAX_TIME", "45")
+# The run's wall-clock budget (the test takes this plus gunicorn's start).
+MAX_TIME = os.environ.get("FUZZ_MAX_TIME", "60")
 PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "google": "google", "opencode": "opencode",
              "openai-compatible": "compat"}
 
@@ -58,10 +58,8 @@ def test_schemathesis_finds_nothing(start_gunicorn, up, tmp_path):
     server = start_gunicorn(GATEWAY_ADMIN_KEYS=ADMIN, FUZZ_PROVIDER_KEY="sk-fuzz", WEB_CONCURRENCY="2",
                             UPSTREAM_MAX_RETRIES="0")
     register_providers(server.url, up)
-    # Schemathesis 4.32's coverage phase fails on its own when it builds boundary cases for the
-    # chat body (a KeyError inside its generator, not a request): the chat routes are fuzzed in
-    # the other phases only.
-    schemathesis(server.url, "coverage", tmp_path, "--exclude-path-regex", "/chat")
+    # Not the coverage phase: schemathesis 4.32 errors inside its own case generator there now and
+    # then (a KeyError from linecache, "AST constructor recursion depth mismatch"), before any request.
     schemathesis(server.url, "examples,fuzzing,stateful", tmp_path)
 
 

@@ -20,6 +20,7 @@ def embed():
         result = adapter.embed(EmbedRequest(model=model, inputs=data["input"],
                                             dimensions=data.get("dimensions")))
         record.set_usage(result.usage)
+        record.response_model = result.model or model
         return ok(keep_response(record, {
             "embeddings": result.vectors,
             "model": result.model or model,

@@ -29,6 +29,7 @@ def images():
         result = adapter.images(ImageRequest(model=model, prompt=data["prompt"], size=data.get("size"),
                                              n=data.get("n"), quality=data.get("quality")))
         record.set_usage(result.usage)
+        record.response_model = result.model or model
         reply = {"images": [image_dict(image) for image in result.images],
                  "model": result.model or model}
         if result.usage is not None:

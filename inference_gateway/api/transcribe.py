@@ -26,6 +26,7 @@ def transcribe():
             model=model, audio=audio, filename=filename, language=data.get("language"),
             prompt=data.get("prompt")))
         record.set_usage(result.usage)
+        record.response_model = result.model or model
         reply = {"text": result.text, "model": result.model or model}
         if result.language:
             reply["language"] = result.language

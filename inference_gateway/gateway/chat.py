@@ -68,6 +68,7 @@ def complete(record, adapter, req):
     """One completion, its usage noted on the call's row."""
     completion = adapter.chat(req)
     record.set_usage(completion.usage)
+    record.response_model, record.finish_reason = completion.model or req.model, completion.finish_reason
     return completion
 
 
@@ -145,7 +146,7 @@ class ChatStream:
                     record.set_usage(chunk.usage)
                     self.usage_reported = True
                 if chunk.finish_reason:
-                    self.finish_reason = chunk.finish_reason
+                    self.finish_reason = record.finish_reason = chunk.finish_reason
                 if chunk.text:
                     record.mark_first_token()
                     self.deltas += 1

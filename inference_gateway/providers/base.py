@@ -37,6 +37,9 @@ class Provider:
     label: str = ""
     default_base_url: Optional[str] = None
     key_required = True
+    # Set by web/tracing.py when traces are on: (adapter, method, path, headers, attempt) ->
+    # (headers to send, with traceparent; ended(status, error_type)). None costs one check.
+    trace_attempt = None
 
     def __init__(self, config, settings: ProviderSettings):
         self.config = config
@@ -120,9 +123,9 @@ class Provider:
         while True:
             started = time.perf_counter()
             try:
-                resp = send(
-                    session, method, self.url(path), json_body=json_body, data=data, files=files,
-                    params=params, headers=all_headers, stream=stream,
+                resp = self._send(
+                    session, method, path, all_headers, attempt, json_body=json_body, data=data,
+                    files=files, params=params, stream=stream,
                     timeout=(http.connect_timeout, http.read_timeout))
             except requests.exceptions.Timeout as exc:
                 self.upstream_seconds += time.perf_counter() - started
@@ -154,6 +157,19 @@ class Provider:
                 raise self._map_failure(resp.status_code, failure)
             self._sleep(delay)
             attempt += 1
+
+    def _send(self, session, method, path, headers, attempt, **kwargs):
+        """One attempt, inside a span of its own when traces are on (`trace_attempt`)."""
+        if self.trace_attempt is None:
+            return send(session, method, self.url(path), headers=headers, **kwargs)
+        headers, ended = self.trace_attempt(self, method, path, headers, attempt)
+        try:
+            resp = send(session, method, self.url(path), headers=headers, **kwargs)
+        except Exception as exc:
+            ended(None, type(exc).__name__)
+            raise
+        ended(resp.status_code, str(resp.status_code) if resp.status_code >= 400 else None)
+        return resp
 
     def _check_event_stream(self, resp):
         """A JSON reply to a stream request (a proxy or server that ignored `stream`) fails here,

@@ -54,6 +54,9 @@ class CallRecord:
     worker: Optional[str] = None
     # Set once the row is stored (or spooled) early: later writes of it update it in place.
     stored: bool = False
+    # What the provider answered with; not stored (traces read them, web/tracing.py).
+    response_model: Optional[str] = None
+    finish_reason: Optional[str] = None
 
     def set_provider(self, provider, model):
         self.provider_id, self.provider_name, self.model = provider.id, provider.name, model
