@@ -11,7 +11,8 @@ import requests
 
 from inference_gateway import errors
 from inference_gateway.errors import UpstreamFailure
-from inference_gateway.providers.http import HttpSettings, backoff_delay, get_session, parse_retry_after, send
+from inference_gateway.providers.fast_http import send
+from inference_gateway.providers.http import HttpSettings, backoff_delay, get_session, parse_retry_after
 from inference_gateway.providers.sse import SSEParser, is_final
 
 log = logging.getLogger(__name__)

@@ -3,8 +3,7 @@ import os
 from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
-from peewee import (DatabaseError, DatabaseProxy, DataError, IntegrityError, InterfaceError, OperationalError,
-                    PostgresqlDatabase, SqliteDatabase, __exception_wrapper__)
+from peewee import DatabaseError, DatabaseProxy, InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase, PooledSqliteDatabase
 
 database = DatabaseProxy()
@@ -98,92 +97,16 @@ def ping():
         database.execute_sql("SELECT 1").fetchone()
 
 
+# Connections kept outside the pool (store/fast.py) register here, to be closed with it.
+outside_pool = []
+
+
 def release_all():
     """Close pooled connections, e.g. before gunicorn forks: a connection must not cross a fork."""
     if hasattr(database.obj, "close_all"):
         database.obj.close_all()
-    for own in OwnConnection.instances:
+    for own in outside_pool:
         own.discard()
-
-
-class OwnConnection:
-    """One connection outside the pool, kept open by a user that never uses it from two places
-    at once (the request-log writer: one per process). A pool checkout and return per row cost
-    more CPU than the row's INSERT.
-
-    It is opened on first use in the process that uses it and reopened after a fork or when the
-    database is rebound (the tests switch backends). Driver errors come out as peewee's (so
-    DATABASE_DOWN catches an outage); after any error but a refused row the connection is dropped,
-    and the next use opens a fresh one."""
-
-    instances = []
-
-    def __init__(self):
-        self._conn = None
-        self._owner = None
-        OwnConnection.instances.append(self)
-
-    def _connection(self):
-        owner = (os.getpid(), database.obj)
-        if self._conn is None or self._owner != owner:
-            self._conn = None  # another process's or database's: left alone, never closed here
-            obj = database.obj
-            base = PostgresqlDatabase if isinstance(obj, PostgresqlDatabase) else SqliteDatabase
-            self._conn = base._connect(obj)  # the driver's connection with our pragmas, unpooled
-            self._owner = owner
-        return self._conn
-
-    @contextmanager
-    def cursor(self, transaction=False):
-        """A cursor on the connection; with `transaction`, the block is one transaction."""
-        try:
-            with __exception_wrapper__:
-                cursor = self._connection().cursor()
-                if not transaction:
-                    yield cursor  # autocommit: each statement commits on its own
-                    return
-                cursor.execute("BEGIN")
-                try:
-                    yield cursor
-                except BaseException:
-                    cursor.execute("ROLLBACK")
-                    raise
-                cursor.execute("COMMIT")
-        except (IntegrityError, DataError):
-            raise  # a row refused: the connection is fine
-        except BaseException:
-            self.discard()
-            raise
-
-    def discard(self):
-        conn, self._conn = self._conn, None
-        if conn is not None and self._owner and self._owner[0] == os.getpid():
-            try:
-                conn.close()
-            except Exception:  # already broken: nothing to give back
-                pass
-
-
-class PreparedSQL:
-    """One statement's SQL, built once per backend by `build(param)`.
-
-    peewee compiles a query from its expression tree on every execution, about 0.3 ms here: on a
-    chat call that was more than the call's own work. The placeholder differs per backend ('?'
-    SQLite, '%s' PostgreSQL), and one process may switch backends (the tests do)."""
-
-    def __init__(self, build):
-        self.build = build
-        self._by_param = {}
-
-    def sql(self):
-        param = database.param
-        sql = self._by_param.get(param)
-        if sql is None:
-            sql = self._by_param[param] = self.build(param)
-        return sql
-
-    def execute(self, params):
-        return database.execute_sql(self.sql(), params)
 
 
 def init_app(app):

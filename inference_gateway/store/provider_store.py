@@ -1,11 +1,11 @@
 """Registered providers: lookup by id or name, create, update, delete, and the adapter for one."""
 import os
 
-from peewee import IntegrityError
+from peewee import Case, IntegrityError
 
 from inference_gateway import errors
 from inference_gateway.store import resolve_cache
-from inference_gateway.store.db import PreparedSQL, database
+from inference_gateway.store.db import database
 from inference_gateway.store.tables import Provider, ProviderModel, new_id, utcnow
 from inference_gateway.providers import PROVIDER_TYPES
 from inference_gateway.types import ProviderConfig
@@ -44,33 +44,15 @@ def to_input(provider):
             "envVar": provider.env_var, "baseUrl": provider.base_url}
 
 
-def _find_sql(p):
-    # An id match wins over a name match, as two lookups in that order would.
-    columns = ", ".join(f'"{f.column_name}"' for f in Provider._meta.sorted_fields)
-    return (f'SELECT {columns} FROM "{Provider._meta.table_name}" WHERE "id" = {p} OR "name_key" = {p} '
-            f'ORDER BY CASE WHEN "id" = {p} THEN 0 ELSE 1 END LIMIT 1')
-
-
-# Every proxied call runs this lookup: one statement, compiled once (see db.PreparedSQL).
-_find = PreparedSQL(_find_sql)
-
-
-def _provider_from(row):
-    # What peewee's cursor wrapper does for a model row, without its per-query setup (a tenth of
-    # a chat call's CPU went to Provider.raw): values through each field's python_value.
-    provider = Provider(__no_default__=1, **{
-        f.name: f.python_value(value) for f, value in zip(Provider._meta.sorted_fields, row)})
-    provider._dirty.clear()
-    return provider
-
-
 def find(id_or_name):
     """The provider with this id or (case-insensitive) name, or None."""
     if not id_or_name:
         return None
     key = str(id_or_name).strip()
-    row = _find.execute((key, key.lower(), key)).fetchone()
-    return _provider_from(row) if row is not None else None
+    # One query; an id match wins over a name match, as two lookups in that order would. A call
+    # runs it only when the resolve cache misses (once a second per model and process by default).
+    return (Provider.select().where((Provider.id == key) | (Provider.name_key == key.lower()))
+            .order_by(Case(None, [(Provider.id == key, 0)], 1)).first())
 
 
 def get(id_or_name):

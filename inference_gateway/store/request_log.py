@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from inference_gateway import events
-from inference_gateway.store import db, log_writer
+from inference_gateway.store import db, fast, log_writer
 from inference_gateway.store import spool
 from inference_gateway.store.tables import LOG_COLUMNS, RequestLog, new_id, utcnow
 
@@ -113,9 +113,9 @@ def _upsert_sql(p):
     return f'{_insert_sql(p)} ON CONFLICT ("id") DO UPDATE SET {updates}'
 
 
-# One row per proxied call: the statements are compiled once (see db.PreparedSQL).
-_insert = db.PreparedSQL(_insert_sql)
-_upsert = db.PreparedSQL(_upsert_sql)
+# One row per proxied call: the statements are compiled once (see fast.PreparedSQL).
+_insert = fast.PreparedSQL(_insert_sql)
+_upsert = fast.PreparedSQL(_upsert_sql)
 
 
 def _values(record):
@@ -124,7 +124,7 @@ def _values(record):
 
 
 # The writer's connection: only the turn's holder uses it (log_writer.Writer).
-_connection = db.OwnConnection()
+_connection = fast.OwnConnection()
 writer = log_writer.Writer(_connection)
 
 
