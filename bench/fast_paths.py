@@ -23,7 +23,8 @@ from requests.adapters import HTTPAdapter
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from inference_gateway import create_app  # noqa: E402
-from inference_gateway.api.schemas import chat_schema, load_chat  # noqa: E402
+from inference_gateway.api.fast_chat import load_chat  # noqa: E402
+from inference_gateway.api.schemas import chat_schema  # noqa: E402
 from inference_gateway.gateway.resolve import resolve  # noqa: E402
 from inference_gateway.providers import fast_http, http  # noqa: E402
 from inference_gateway.store import db, provider_store, request_log  # noqa: E402

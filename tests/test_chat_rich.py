@@ -4,7 +4,8 @@ import base64
 
 import pytest
 
-from inference_gateway.api.schemas import IMAGE_MAX_BYTES, _plain_chat, load_chat
+from inference_gateway.api.fast_chat import load_chat, plain_chat
+from inference_gateway.api.schemas import IMAGE_MAX_BYTES
 from inference_gateway.types import (Chunk, Completion, ImagePart, ResponseFormat, TextPart, Tool, ToolCall,
                                      ToolCallDelta, Usage)
 
@@ -128,11 +129,11 @@ def test_bad_rich_bodies_are_a_400_naming_the_field_with_a_row(app, api, script,
 
 def test_plain_bodies_keep_the_fast_path_and_rich_ones_leave_it():
     plain = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
-    assert _plain_chat(plain) == load_chat(plain)
+    assert plain_chat(plain) == load_chat(plain)
     for rich in ({**plain, "tools": [WEATHER]}, {**plain, "responseFormat": {"type": "json"}},
                  {**plain, "toolChoice": "none"},
                  {"messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]}):
-        assert _plain_chat(rich) is None
+        assert plain_chat(rich) is None
         assert load_chat(rich)  # the full schema takes them
 
 

@@ -5,7 +5,8 @@ import random
 import pytest
 from marshmallow import ValidationError
 
-from inference_gateway.api.schemas import _plain_chat, chat_schema, load_chat
+from inference_gateway.api.fast_chat import load_chat, plain_chat
+from inference_gateway.api.schemas import chat_schema
 
 MESSAGES = [{"role": "user", "content": "Hello"}]
 
@@ -51,7 +52,7 @@ def test_every_body_the_fast_path_accepts_loads_the_same_through_the_schema():
     accepted = 0
     for body in itertools.chain(random_bodies(5000), [{"messages": MESSAGES, k: v}
                                                        for k, values in VALUES.items() for v in values]):
-        fast = _plain_chat(body)
+        fast = plain_chat(body)
         expected = load_or_error(body)
         if fast is None:
             continue
@@ -70,7 +71,7 @@ def test_every_body_the_fast_path_accepts_loads_the_same_through_the_schema():
     {"providerId": "openai", "messages": MESSAGES * 3, "stop": ["a", "b"], "maxTokens": None},
 ])
 def test_ordinary_chat_bodies_take_the_fast_path(body):
-    assert _plain_chat(body) is not None
+    assert plain_chat(body) is not None
     assert load_chat(body) == chat_schema.load(body)
 
 

@@ -6,7 +6,8 @@ from inference_gateway.gateway.chat import (
 from inference_gateway.web.envelope import encode_json, ok
 from inference_gateway.web.openapi import UPSTREAM_ERRORS, describe
 from inference_gateway.api.replies import ChatReply
-from inference_gateway.api.schemas import ChatSchema, load_chat
+from inference_gateway.api.fast_chat import load_chat
+from inference_gateway.api.schemas import ChatSchema
 from inference_gateway.api.calls import keep_response, logged_call, open_adapter
 from inference_gateway.web.body import json_body
 
