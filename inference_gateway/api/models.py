@@ -8,8 +8,7 @@ from inference_gateway.web.auth import admin_required
 from inference_gateway.web.envelope import ok
 from inference_gateway.web.openapi import UPSTREAM_ERRORS, describe
 from inference_gateway.api.replies import ModelReply, SyncReply
-from inference_gateway.api.model_schemas import ProviderRefSchema
-from inference_gateway.api.model_schemas import listing_filter, sync_target
+from inference_gateway.api.schemas import ProviderRefSchema, listing_filter, sync_target
 from inference_gateway.api.calls import keep_response, logged_call, provider_settings
 from inference_gateway.web.body import json_body
 
