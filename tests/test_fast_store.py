@@ -50,3 +50,19 @@ def test_the_writers_connection_is_set_up_as_the_pools_but_outside_it(app, own, 
         with own.cursor() as cursor:
             cursor.execute("SELECT 1")
             assert cursor.fetchone() == (1,)
+
+
+def test_a_connection_context_keeps_its_connection_through_release(app):
+    with app.app_context():
+        assert not db.in_connection_context()
+        with db.database.connection_context():
+            assert db.in_connection_context()
+            db.release()
+            assert not db.database.is_closed()  # the block still needs it
+            with db.brief():
+                db.database.execute_sql("SELECT 1")
+            assert not db.database.is_closed()
+        assert db.database.is_closed() and not db.in_connection_context()
+        db.database.connect()
+        db.release()
+        assert db.database.is_closed()

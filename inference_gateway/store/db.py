@@ -59,10 +59,19 @@ def make_database(url, pool_size=20, sqlite_synchronous="FULL"):
     raise ValueError(f"DATABASE_URL must start with sqlite:/// or postgresql://, got {parsed.scheme}://")
 
 
+def in_connection_context():
+    """Whether this thread is inside peewee's `connection_context()` (or `with database:`), which
+    closes the connection itself when it ends.
+
+    The data layer's one read of a private attribute outside store/fast.py: peewee keeps that
+    stack in `_state.ctx` and offers no public question for it (tests/test_fast_store.py)."""
+    return bool(database._state.ctx)
+
+
 def release():
     """Give this thread's connection back to the pool, unless a transaction or an enclosing
-    `connection_context()` (peewee's; it closes the connection itself) still needs it."""
-    if database.is_closed() or database.in_transaction() or database._state.ctx:
+    `connection_context()` still needs it."""
+    if database.is_closed() or database.in_transaction() or in_connection_context():
         return
     database.close()
 
