@@ -66,7 +66,7 @@ class StringOrList(fields.Field):
 
 
 ROLES = ("system", "user", "assistant", "tool")
-# Bounds of the chat body, shared by ChatSchema and its fast path below.
+# Bounds of the chat body, shared by ChatSchema and its fast path (api/fast_chat.py).
 MODEL_MAX, PROVIDER_ID_MAX, MAX_TOKENS_MAX, STOP_MAX = 300, 64, 1_000_000, 4
 NUMBER_MAX = {"temperature": 2, "topP": 1}
 # What every provider takes for a tool or schema name (OpenAI's and Anthropic's rule; Gemini's is wider).

@@ -3,7 +3,7 @@ fields that only tune delivery are accepted and dropped, and anything else is a 
 
 Written out rather than as marshmallow schemas: these bodies are polymorphic (a content is a string
 or a list of typed parts), and a generic load was a twentieth of a chat call's CPU (see
-api/schemas.py's fast path); one pass here both validates and builds the neutral request."""
+api/fast_chat.py); one pass here both validates and builds the neutral request."""
 import math
 
 from inference_gateway import errors
