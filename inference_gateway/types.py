@@ -86,6 +86,8 @@ class ChatRequest:
     tools: Optional[list] = None  # of Tool
     tool_choice: object = None  # "auto" | "none" | "required" | {"name": ...}
     response_format: Optional[ResponseFormat] = None
+    # Anthropic's `anthropic-beta` header as a caller sent it: forwarded to Anthropic upstreams only.
+    beta: Optional[str] = None
 
 
 @dataclass

@@ -12,6 +12,9 @@ MODELS = {"openai": "openai/gpt-4o", "anthropic": "anthropic/claude-sonnet-4-202
           "google": "google/gemini-2.5-flash", "opencode": "opencode/kimi-k2",
           "openai-compatible": "local/llama3"}
 FAKE_KIND = {"openai-compatible": "compat"}
+KINDS = sorted(MODELS)
+PROMPT = [{"role": "user", "content": "What is the capital of France?"}]
+ANSWER = "The capital of France is Paris."  # the fake upstream's default reply
 
 
 class Gateway:

@@ -6,12 +6,9 @@ import openai
 import pytest
 import requests
 
-from .compat_server import ADMIN_KEY, FAKE_KIND, GATEWAY_KEY, MODELS, run_gateway
+from .compat_server import ADMIN_KEY, ANSWER, FAKE_KIND, GATEWAY_KEY, KINDS, MODELS, PROMPT, run_gateway
 from .fake_upstream import PNG, SSE, Reply
 
-PROMPT = [{"role": "user", "content": "What is the capital of France?"}]
-ANSWER = "The capital of France is Paris."
-KINDS = sorted(MODELS)
 
 gateway = pytest.fixture(scope="module")(run_gateway)
 

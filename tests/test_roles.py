@@ -80,7 +80,9 @@ def test_every_route_names_its_role(app):
         # The OpenAI-compatible surface, and its fallback answering unknown /v1 paths in its format.
         ("POST", "/v1/chat/completions"), ("GET", "/v1/models"), ("GET", "/v1/models/<path:model_id>"),
         ("POST", "/v1/embeddings"), ("POST", "/v1/images/generations"),
-        ("POST", "/v1/audio/transcriptions"),
+        ("POST", "/v1/audio/transcriptions"), ("POST", "/v1/responses"),
+        # The Anthropic-compatible surface.
+        ("POST", "/v1/messages"), ("POST", "/v1/messages/count_tokens"),
         *((m, "/v1/<path:rest>") for m in ("GET", "POST", "PUT", "PATCH", "DELETE"))}
     # The API's description and its explorer describe only the API's shape: public.
     public = {"/healthz", "/readyz", "/metrics", P + "/openapi.json", "/docs", "/docs/assets/<name>"}

@@ -107,3 +107,27 @@ def text_of_parts(content, where, allow_null=False):
             raise bad(f"{where}[{i}].text", "must be a string")
         texts.append(part["text"])
     return "".join(texts)
+
+
+# Loaders shared by the chat surfaces, for a call object with `model`, `fields` and `stream`.
+def set_field(name, check):
+    """A loader that stores `check(value, name)` as the ChatRequest field `name` (None: absent)."""
+    def load(value, call):
+        loaded = check(value, name)
+        if loaded is not None:
+            call.fields[name] = loaded
+    return load
+
+
+def load_model(value, call):
+    call.model = model_id(value)
+
+
+def load_stream(value, call):
+    call.stream = one_of_bool(value, "stream")
+
+
+def message_list(value):
+    if not isinstance(value, list) or not value:
+        raise bad("messages", "must be a non-empty list of messages")
+    return value

@@ -2,6 +2,7 @@
 import logging
 
 from inference_gateway import errors, events
+from inference_gateway.gateway.estimate import estimate_input_tokens
 from inference_gateway.providers.common import ToolCallBuffer
 from inference_gateway.store import request_log
 from inference_gateway.store.request_log import CANCELLED
@@ -70,6 +71,13 @@ def complete(record, adapter, req):
     record.set_usage(completion.usage)
     record.response_model, record.finish_reason = completion.model or req.model, completion.finish_reason
     return completion
+
+
+def count_tokens(adapter, req):
+    """Input tokens of a request: the provider's own count where it has an endpoint for it
+    (Anthropic), else the gateway's estimate (gateway/estimate.py)."""
+    counter = getattr(adapter, "count_tokens", None)
+    return counter(req) if counter is not None else estimate_input_tokens(req)
 
 
 def open_stream(record, provider_name, adapter, req):

@@ -36,12 +36,23 @@ class AnthropicProvider(Provider):
     def chat(self, req):
         name = self.config.name
         payload = fmt.messages_payload(req, self.settings.anthropic_default_max_tokens, name=name)
-        return fmt.parse_message(self.request_json("POST", "/messages", json_body=payload),
+        return fmt.parse_message(self.request_json("POST", "/messages", json_body=payload,
+                                                   headers=fmt.beta_headers(req)),
                                  req.model, name=name, structured=fmt.structured_name(req))
+
+    def count_tokens(self, req):
+        """Anthropic's own count (/messages/count_tokens takes the request without max_tokens)."""
+        payload = fmt.messages_payload(req, self.settings.anthropic_default_max_tokens,
+                                       name=self.config.name)
+        del payload["max_tokens"]
+        body = self.request_json("POST", "/messages/count_tokens", json_body=payload,
+                                 headers=fmt.beta_headers(req))
+        return fmt.counted_tokens(body, self.config.name)
 
     def stream(self, req):
         name = self.config.name
         payload = fmt.messages_payload(req, self.settings.anthropic_default_max_tokens, stream=True,
                                        name=name)
-        resp = self.request("POST", "/messages", json_body=payload, stream=True)
+        resp = self.request("POST", "/messages", json_body=payload, stream=True,
+                            headers=fmt.beta_headers(req))
         return fmt.iter_chunks(self.stream_events(resp), name=name, structured=fmt.structured_name(req))

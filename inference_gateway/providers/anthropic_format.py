@@ -27,6 +27,18 @@ def auth_headers(key):
     return {"x-api-key": key, "anthropic-version": API_VERSION}
 
 
+def beta_headers(req):
+    """The caller's `anthropic-beta` features (compat/anthropic), passed on as sent."""
+    return {"anthropic-beta": req.beta} if req.beta else None
+
+
+def counted_tokens(body, name):
+    """`input_tokens` of a /messages/count_tokens reply."""
+    if not isinstance(body, dict) or not isinstance(body.get("input_tokens"), int):
+        raise errors.UpstreamError(f"provider '{name}' sent a token count with no input_tokens")
+    return body["input_tokens"]
+
+
 def finish_reason(value):
     if not value:
         return None

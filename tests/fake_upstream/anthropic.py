@@ -1,5 +1,5 @@
 """Anthropic Messages wire format (also OpenCode's /messages)."""
-from .common import COST, SSE, Reply, paced, plan_turn, stamped, text_of
+from .common import COST, SSE, Reply, paced, plan_turn, stamped, text_of, words
 
 SYSTEM_ROLE = ('messages: Unexpected role "system". The Messages API accepts a top-level `system` parameter, '
                'not "system" as an input message role.')
@@ -30,7 +30,18 @@ def route(up, req):
         return get_model(up, req.path[len("/models/"):])
     if req.method == "POST" and req.path == "/messages":
         return messages(up, req)
+    if req.method == "POST" and req.path == "/messages/count_tokens":
+        return count_tokens(req)
     return None
+
+
+def count_tokens(req):
+    """The chat token arithmetic's input count (common.py), without generating anything."""
+    body = req.json if isinstance(req.json, dict) else {}
+    if "max_tokens" in body:
+        return error(400, "invalid_request_error", "max_tokens: Extra inputs are not permitted")
+    texts = [text_of(body.get("system"))] + [text_of(m.get("content")) for m in body.get("messages") or []]
+    return Reply(json={"input_tokens": 5 + sum(words(t) for t in texts)})
 
 
 def _model(mid):

@@ -18,3 +18,9 @@ def error_object(err):
 
 def render(err):
     return error_object(err), status_of(err)
+
+
+def event_error(error):
+    """A failure after a stream started (the gateway's error event: its code and message)."""
+    kind = "rate_limit_error" if error.get("code") == errors.RATE_LIMITED else "api_error"
+    return {"type": "error", "error": {"type": kind, "message": error.get("message", "")}}

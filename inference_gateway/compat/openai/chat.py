@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 
 from inference_gateway.compat.openai.errors import event_error
 from inference_gateway.compat.wire import (
-    Fields, bad, max_tokens, model_id, number, one_of_bool, stop_list, text_of_parts, unsupported)
+    Fields, bad, load_model, load_stream, max_tokens, message_list, number, one_of_bool, set_field, stop_list,
+    text_of_parts, unsupported)
 from inference_gateway.types import ChatRequest, Message
 
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
@@ -29,10 +30,8 @@ class ChatCall:
 
 
 def _messages(value, call):
-    if not isinstance(value, list) or not value:
-        raise bad("messages", "must be a non-empty list of messages")
     out = []
-    for i, message in enumerate(value):
+    for i, message in enumerate(message_list(value)):
         where = f"messages[{i}]"
         if not isinstance(message, dict):
             raise bad(where, "must be an object with 'role' and 'content'")
@@ -46,10 +45,6 @@ def _messages(value, call):
         out.append(Message(ROLES[role], text_of_parts(message.get("content"), f"{where}.content",
                                                       allow_null=role == "assistant")))
     call.fields["messages"] = out
-
-
-def _stream(value, call):
-    call.stream = one_of_bool(value, "stream")
 
 
 def _stream_options(value, call):
@@ -96,28 +91,16 @@ def _tool_choice(value, call):
         raise unsupported("tool_choice", "tool calling is not supported yet")
 
 
-def _model(value, call):
-    call.model = model_id(value)
-
-
-def _set(name, loader):
-    def load(value, call):
-        loaded = loader(value, name)
-        if loaded is not None:
-            call.fields[name] = loaded
-    return load
-
-
 FIELDS = Fields({
-    "model": _model,
+    "model": load_model,
     "messages": _messages,
     "max_tokens": _max_tokens("max_tokens"),
     "max_completion_tokens": _max_tokens("max_completion_tokens"),
-    "temperature": _set("temperature", lambda v, name: number(v, name, 0, 2)),
-    "top_p": _set("top_p", lambda v, name: number(v, name, 0, 1)),
-    "stop": _set("stop", stop_list),
+    "temperature": set_field("temperature", lambda v, name: number(v, name, 0, 2)),
+    "top_p": set_field("top_p", lambda v, name: number(v, name, 0, 1)),
+    "stop": set_field("stop", stop_list),
     "n": _n,
-    "stream": _stream,
+    "stream": load_stream,
     "stream_options": _stream_options,
     "response_format": _response_format,
     "tools": _tools,
