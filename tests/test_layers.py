@@ -1,5 +1,6 @@
 """The package's import graph, read from the source (ast): imports go down the layers only, no
-module imports itself through others, and the wire-format translations stay pure.
+module imports itself through others, and the wire-format translations stay pure. Blueprints are
+registered in one place per surface, and no module adds routes to another's blueprint.
 
 Layers, lowest first (README "Architecture"):
   0 config, errors, types, events        settings, error types, neutral dataclasses, signals
@@ -162,3 +163,28 @@ def test_the_checks_see_what_they_check():
     # (api.register's blueprints) counts as much as one at the top.
     assert "requests" in libraries_of({f"{PACKAGE}.providers.base"} | reachable(f"{PACKAGE}.providers.base"))
     assert f"{PACKAGE}.api.chat_ws" in GRAPH[f"{PACKAGE}.api"]
+
+
+ROUTE_DECORATORS = {"route", "get", "post", "put", "patch", "delete", "websocket"}
+# The one module per surface that registers its blueprints on the app (create_app calls each).
+REGISTRARS = {f"{PACKAGE}.api", f"{PACKAGE}.compat"}
+
+
+def test_blueprints_are_registered_in_one_place_and_take_no_routes_from_other_modules():
+    found = []
+    for name in MODULES:
+        tree = ast.parse(MODULES[name].read_text())
+        imported = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                    for alias in node.names}
+        calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)]
+        for call in calls:
+            if call.func.attr == "register_blueprint" and name not in REGISTRARS:
+                found.append(f"{name}:{call.lineno} registers a blueprint")
+        decorators = [d for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+                      for d in node.decorator_list
+                      if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr in ROUTE_DECORATORS]
+        for decorator in decorators:
+            for target in [decorator.func.value] + [kw.value for kw in decorator.keywords if kw.arg == "bp"]:
+                if isinstance(target, ast.Name) and target.id in imported:
+                    found.append(f"{name}:{decorator.lineno} adds a route to {target.id}, another module's blueprint")
+    assert found == []
