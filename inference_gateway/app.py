@@ -6,7 +6,7 @@ from flask import Flask
 from inference_gateway import api, cli, compat
 from inference_gateway.config import load_config
 from inference_gateway.providers import HttpSettings, ProviderSettings
-from inference_gateway.store import db, migrations, spool
+from inference_gateway.store import db, migrations, spool, stream_rows
 from inference_gateway.store.resolve_cache import ResolveCache
 from inference_gateway.web import auth, envelope, logs, observability, tracing
 
@@ -29,6 +29,9 @@ def create_app(config=None):
             backoff_base=settings["UPSTREAM_RETRY_BACKOFF"],
             retry_after_max=settings["UPSTREAM_RETRY_AFTER_MAX"],
             pool_size=settings["UPSTREAM_POOL_SIZE"],
+            stream_idle_timeout=settings["STREAM_IDLE_TIMEOUT"],
+            max_line_bytes=settings["UPSTREAM_MAX_LINE_BYTES"],
+            max_reply_bytes=settings["UPSTREAM_MAX_REPLY_BYTES"],
         ),
         anthropic_default_max_tokens=settings["ANTHROPIC_DEFAULT_MAX_TOKENS"],
     )
@@ -39,6 +42,8 @@ def create_app(config=None):
     migrations.create_or_migrate()
     spool.configure(settings["DATA_DIR"])
     spool.replay()  # rows a previous run could not store
+    stream_rows.configure(settings["STREAM_CHECKPOINT_SECONDS"], settings["STREAM_ABANDONED_AFTER"])
+    stream_rows.close_interrupted()  # rows of streams a dead worker left in progress
     db.release_all()
     auth.init_app(app)
     envelope.register(app)

@@ -20,6 +20,8 @@ INTERNAL_ERROR = "INTERNAL_ERROR"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 # Only in a stream's or WebSocket's final error event (and the request log): the client stopped it.
 CANCELLED = "CANCELLED"
+# Only in the request log: a stream whose worker died before it ended (closed by a later sweep).
+INTERRUPTED = "INTERRUPTED"
 LOOP_DETECTED = "LOOP_DETECTED"
 
 

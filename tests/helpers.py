@@ -20,6 +20,17 @@ def sse_json(text):
     return [json.loads(block[len("data: "):]) for block in text.split("\n\n") if block.startswith("data: ")]
 
 
+def ended_rows(app, count, timeout=5.0):
+    """The request-log rows once there are `count` and none is a stream still in progress (a stream's
+    row exists from its first event and gets its outcome just after its last event went out)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = log_rows(app)
+        if (len(rows) >= count and all(r.status != "in_progress" for r in rows)) or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
+
+
 def sse_events(resp):
     """The JSON events of a finished (test client) SSE response."""
     return sse_json(resp.get_data(as_text=True))

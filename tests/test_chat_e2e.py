@@ -1,13 +1,12 @@
 """Chat end to end: the app against the fake upstream server (real sockets, real SSE), per provider."""
 import json
-import threading
 
 import pytest
 import requests
 import websocket
 
 from .fake_upstream import SSE, Hang, Reply, Reset
-from .helpers import log_rows, sse_events as sse
+from .helpers import ended_rows, log_rows, sse_events as sse
 
 P = "/api/v1/inference"
 SEED_CHAT = {"model": "claude-sonnet-4-20250514",
@@ -249,11 +248,7 @@ def test_client_disconnect_closes_upstream_and_logs(app, live_server, up, regist
         pass
     resp.close()
     assert up.wait_disconnect(5), "the gateway kept reading from the upstream"
-    for _ in range(100):
-        if log_rows(app):
-            break
-        threading.Event().wait(0.05)
-    [row] = log_rows(app)
+    [row] = ended_rows(app, 1)
     assert row.status == "cancelled" and row.output_tokens >= 1
 
 
@@ -276,11 +271,7 @@ def test_websocket_chat_and_cancel_against_the_upstream(app, live_server, up, re
         assert up.wait_disconnect(5), "the cancel left the upstream stream open"
     finally:
         sock.close()
-    for _ in range(100):
-        if len(log_rows(app)) == 2:
-            break
-        threading.Event().wait(0.05)
-    assert [row.status for row in log_rows(app)] == ["success", "cancelled"]
+    assert [row.status for row in ended_rows(app, 2)] == ["success", "cancelled"]
 
 
 def test_the_environments_http_proxy_is_used(api, up, monkeypatch):

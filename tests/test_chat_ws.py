@@ -9,7 +9,7 @@ import websocket
 from inference_gateway.store.db import database
 from inference_gateway.types import Chunk
 
-from .helpers import log_rows as rows
+from .helpers import ended_rows, log_rows as rows
 from .live import receive_until_end
 from .mock_provider import chunks
 from .test_chat_api import HELLO
@@ -80,11 +80,7 @@ def test_client_closing_the_socket_mid_stream_logs_cancelled(app, live_server, s
     sock.send(json.dumps(HELLO))
     sock.recv(), sock.recv()
     sock.close()
-    for _ in range(50):
-        if rows(app):
-            break
-        threading.Event().wait(0.05)
-    [row] = rows(app)
+    [row] = ended_rows(app, 1)
     assert row.status == "cancelled" and script.closed == 1
 
 
@@ -128,8 +124,4 @@ def test_open_sockets_hold_no_database_connection(app, live_server, script, open
     finally:
         for sock in sockets:
             sock.close()
-    for _ in range(50):  # a row is written just after its message_stop is sent
-        if len(rows(app)) == 8:
-            break
-        threading.Event().wait(0.05)
-    assert [r.status for r in rows(app)] == ["success"] * 8
+    assert [r.status for r in ended_rows(app, 8)] == ["success"] * 8

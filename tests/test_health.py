@@ -1,5 +1,10 @@
 """Liveness and readiness probes, outside /api and without a key."""
+import sqlite3
+import time
+
+import psycopg2
 import pytest
+import requests
 
 from inference_gateway.store import db
 from inference_gateway.store.db import make_database
@@ -53,3 +58,26 @@ def test_probes_answer_only_get(client, path):
     assert resp.status_code == 405
     assert resp.get_json()["error"]["code"] == "METHOD_NOT_ALLOWED"
     assert "GET" in resp.headers["Allow"]
+
+
+def test_readyz_is_503_while_the_database_does_not_take_writes(start_gunicorn, db_url):
+    """A writer lock held elsewhere (SQLite) or a table lock (PostgreSQL): every call's row would
+    wait, so the instance is not ready, within READY_WRITE_TIMEOUT, and ready again once it is free."""
+    gateway = start_gunicorn(db_url, READY_WRITE_TIMEOUT="0.3", LOG_LEVEL="warning")
+    assert requests.get(gateway.url + "/readyz", timeout=5).status_code == 200
+    if db_url.startswith("sqlite"):
+        holder = sqlite3.connect(db_url[len("sqlite:///"):], isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+    else:
+        holder = psycopg2.connect(db_url)
+        holder.cursor().execute("LOCK TABLE request_log IN ACCESS EXCLUSIVE MODE")
+    try:
+        started = time.monotonic()
+        resp = requests.get(gateway.url + "/readyz", timeout=10)
+        assert resp.status_code == 503 and resp.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+        assert time.monotonic() - started < 3
+        assert requests.get(gateway.url + "/healthz", timeout=5).status_code == 200
+    finally:
+        holder.rollback()
+        holder.close()
+    assert requests.get(gateway.url + "/readyz", timeout=5).status_code == 200

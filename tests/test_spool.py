@@ -60,12 +60,18 @@ def test_a_chat_answered_during_an_outage_keeps_its_answer_and_its_row(app, api,
 
 
 def test_a_stream_ending_during_an_outage_is_spooled_with_its_tokens(app, client, script, openai, outage):
-    script.enqueue(chunks("Hel", "lo"))
+    script.enqueue(chunks("Hel", "lo"), chunks("again"))
     events = sse_events(client.post(P + "/chat/stream", json=HELLO))
     assert events[-1]["type"] == "message_stop"
-    [row] = spooled()
+    early, row = spooled()  # its row in progress from the first event, then its outcome
+    assert (early["id"], early["status"]) == (events[0]["requestId"], "in_progress")
     assert (row["id"], row["status"], row["endpoint"]) == (events[0]["requestId"], "success", "chat_stream")
     assert row["output_tokens"] == events[-1]["usage"]["outputTokens"]
+
+    outage.end()
+    sse_events(client.post(P + "/chat/stream", json=HELLO))  # its write stores the spool too
+    stored = {r.id: r for r in log_rows(app)}
+    assert (stored[row["id"]].status, stored[row["id"]].output_tokens) == ("success", row["output_tokens"])
 
 
 def test_a_call_refused_for_a_real_outage_spools_its_error_row(app, api, database_down):

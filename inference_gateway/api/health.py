@@ -26,11 +26,12 @@ def healthz():
 
 @bp.get("/readyz")
 @auth.public
-@describe("Readiness: the database answers", reply=HealthReply, tags=["health"])
+@describe("Readiness: the database takes writes", reply=HealthReply, tags=["health"])
 def readyz():
-    """The database answers a query; 503 SERVICE_UNAVAILABLE when it does not."""
+    """The database lets a write start within READY_WRITE_TIMEOUT (every call ends in a row):
+    503 SERVICE_UNAVAILABLE when it does not (down, locked, read-only)."""
     try:
-        db.ping()
+        db.ping_write(current_app.config["READY_WRITE_TIMEOUT"])
     except db.DATABASE_FAILED as exc:
         log.warning("readiness check failed: %s: %s", type(exc).__name__, exc)
         raise errors.database_unavailable(exc) from None

@@ -1,10 +1,11 @@
 """Chat orchestration: one completion, or one stream turned into the API's events."""
 import logging
+import time
 
 from inference_gateway import errors, events
 from inference_gateway.gateway.estimate import estimate_input_tokens
 from inference_gateway.providers.common import ToolCallBuffer
-from inference_gateway.store import request_log
+from inference_gateway.store import request_log, stream_rows
 from inference_gateway.store.request_log import CANCELLED
 from inference_gateway.types import ChatRequest, ImagePart, Message, ResponseFormat, TextPart, Tool, ToolCall
 
@@ -143,13 +144,21 @@ class ChatStream:
         record = self.record
         self._started = True
         events.stream_opened.send(record.endpoint)
+        clock, every = time.monotonic, stream_rows.settings.checkpoint_every
         try:
+            # The row exists from the first event on: a worker killed mid-stream leaves it behind,
+            # to be closed as INTERRUPTED (stream_rows), instead of leaving no row at all.
+            stream_rows.open_row(record)
+            next_checkpoint = clock() + every
             yield {"type": "message_start", "requestId": record.id, "model": self.req.model,
                    "provider": self.provider_name}
             for chunk in self.chunks:
                 if self.cancel_reason:
                     self._cut(self.cancel_reason)
                     return
+                if clock() >= next_checkpoint:
+                    stream_rows.checkpoint(record, self.deltas)
+                    next_checkpoint = clock() + every
                 if chunk.usage is not None:
                     record.set_usage(chunk.usage)
                     self.usage_reported = True
@@ -188,6 +197,7 @@ class ChatStream:
             self._close_upstream()
             try:
                 request_log.write(record)
+                stream_rows.sweep_if_due()
             finally:
                 events.stream_closed.send(record.endpoint)
 

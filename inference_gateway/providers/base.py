@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 import requests
+import urllib3
 
 from inference_gateway import errors
 from inference_gateway.errors import UpstreamFailure
@@ -127,7 +128,7 @@ class Provider:
                 resp = self._send(
                     session, method, path, all_headers, attempt, json_body=json_body, data=data,
                     files=files, params=params, stream=stream,
-                    timeout=(http.connect_timeout, http.read_timeout))
+                    timeout=(http.connect_timeout, http.stream_idle_timeout if stream else http.read_timeout))
             except requests.exceptions.Timeout as exc:
                 self.upstream_seconds += time.perf_counter() - started
                 if isinstance(exc, requests.exceptions.ConnectTimeout) and attempt < http.max_retries:
@@ -145,11 +146,10 @@ class Provider:
                 raise errors.UpstreamError(
                     f"could not reach provider '{self.config.name}' at {self.base_url}") from exc
             if resp.status_code < 400:
+                self.upstream_seconds += time.perf_counter() - started  # a stream's: to its headers
                 if stream:
                     self._check_event_stream(resp)
                     self._open_streams.append(resp)
-                else:
-                    self.upstream_seconds += time.perf_counter() - started
                 return resp
             failure = self._failure(resp)
             self.upstream_seconds += time.perf_counter() - started
@@ -192,10 +192,32 @@ class Provider:
         resp = self.request(method, path, **kwargs)
         started = time.perf_counter()
         try:
-            return self.decode_json(resp.content)
+            return self.decode_json(self.read_body(resp))
         finally:
             self.upstream_seconds += time.perf_counter() - started
             resp.close()
+
+    def read_body(self, resp):
+        """The reply's body, at most UPSTREAM_MAX_REPLY_BYTES (decoded) or a 502: a reply is held
+        whole in memory, so its size must not be the provider's choice."""
+        limit = self.settings.http.max_reply_bytes
+        length = resp.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > limit:
+            raise self._too_large(f"a reply of {int(length):,} bytes")
+        if length.isdigit() and "Content-Encoding" not in resp.headers:
+            return resp.content  # urllib3 reads no more than Content-Length
+        body = bytearray()
+        for chunk in resp.iter_content(64 * 1024):
+            body += chunk
+            if len(body) > limit:
+                raise self._too_large("a reply")
+        return bytes(body)
+
+    def _too_large(self, what, limit_name="UPSTREAM_MAX_REPLY_BYTES"):
+        limit = (self.settings.http.max_reply_bytes if limit_name == "UPSTREAM_MAX_REPLY_BYTES"
+                 else self.settings.http.max_line_bytes)
+        return errors.UpstreamError(f"provider '{self.config.name}' sent {what} over the gateway's limit of "
+                                    f"{limit:,} bytes ({limit_name})")
 
     def decode_json(self, raw):
         try:
@@ -213,20 +235,36 @@ class Provider:
         then paid a new TCP and TLS handshake. So when the last event read was a final one, the
         rest of the body is read first (bounded) and the connection goes back to the pool."""
         parser, body, last = SSEParser(), resp.iter_content(chunk_size=None), None
+        http, clock = self.settings.http, time.perf_counter
+        idle, max_line = http.stream_idle_timeout, http.max_line_bytes
         try:
+            # Upstream time is the time spent waiting on a read, not the time the events spend
+            # going out to the client, so a stream's overhead is its own work.
+            waited = event_at = clock()
             for chunk in body:
+                now = clock()
+                self.upstream_seconds += now - waited
                 for last in parser.feed(chunk):
+                    event_at = now
                     yield last
+                if now - event_at > idle:  # bytes trickle in, but no event completes
+                    raise requests.exceptions.ReadTimeout()
+                if len(parser.pending) > max_line:
+                    raise self._too_large("an event stream line", "UPSTREAM_MAX_LINE_BYTES")
+                waited = clock()
             for last in parser.finish():
                 yield last
         except GeneratorExit:
             if last is not None and is_final(last):
                 self._drain(resp, body)
             raise
-        except requests.exceptions.Timeout as exc:
-            raise errors.UpstreamTimeout(
-                f"provider '{self.config.name}' stopped sending mid-stream") from exc
         except requests.exceptions.RequestException as exc:
+            # requests reports a read timeout while streaming as a ConnectionError around urllib3's.
+            if isinstance(exc, requests.exceptions.Timeout) or isinstance(
+                    exc.args[0] if exc.args else None, urllib3.exceptions.ReadTimeoutError):
+                raise errors.UpstreamTimeout(
+                    f"provider '{self.config.name}' sent no event for {idle:g} s mid-stream "
+                    "(STREAM_IDLE_TIMEOUT)") from exc
             raise errors.UpstreamError(
                 f"the connection to provider '{self.config.name}' broke mid-stream") from exc
         finally:
@@ -247,8 +285,8 @@ class Provider:
     # -- internals -----------------------------------------------------------------------------
     def _failure(self, resp):
         try:
-            raw = resp.content
-        except requests.exceptions.RequestException:
+            raw = self.read_body(resp)
+        except (requests.exceptions.RequestException, errors.UpstreamError):  # unreadable or too large
             raw = b""
         finally:
             resp.close()

@@ -29,6 +29,14 @@ class HttpSettings:
     # A provider asking us to wait longer than this gets its 429 passed on instead of a stalled request.
     retry_after_max: float = 10.0
     pool_size: int = 1000
+    # Seconds without a byte between a stream's events (and before the first) before it ends with
+    # UPSTREAM_TIMEOUT (STREAM_IDLE_TIMEOUT); also the socket's read timeout while streaming.
+    stream_idle_timeout: float = 60.0
+    # The longest SSE line and the largest JSON reply taken from a provider (a 502 beyond): a
+    # worker's memory must not follow whatever an upstream sends (UPSTREAM_MAX_LINE_BYTES,
+    # UPSTREAM_MAX_REPLY_BYTES).
+    max_line_bytes: int = 16 * 1024 * 1024
+    max_reply_bytes: int = 64 * 1024 * 1024
 
 
 def get_session(pool_size=1000):

@@ -106,6 +106,30 @@ def ping():
         database.execute_sql("SELECT 1").fetchone()
 
 
+def ping_write(timeout):
+    """Start a write and let it go (nothing is written): raises one of DATABASE_FAILED when the
+    database does not let a write start within `timeout` seconds (a lock held, a read-only server).
+    SQLite: its write lock, taken with a busy timeout that short. PostgreSQL: the lock an INSERT
+    into the request log takes, and a transaction id (refused on a read-only server)."""
+    ms = max(1, int(timeout * 1000))
+    with connection():
+        if isinstance(database.obj, PostgresqlDatabase):
+            with database.atomic() as transaction:
+                database.execute_sql(f"SET LOCAL lock_timeout = {ms}")
+                database.execute_sql(f"SET LOCAL statement_timeout = {ms}")
+                database.execute_sql("LOCK TABLE request_log IN ROW EXCLUSIVE MODE")
+                database.execute_sql("SELECT txid_current()")
+                transaction.rollback()
+            return
+        busy = database.execute_sql("PRAGMA busy_timeout").fetchone()[0]
+        database.execute_sql(f"PRAGMA busy_timeout = {ms}")
+        try:
+            database.execute_sql("BEGIN IMMEDIATE")
+            database.execute_sql("ROLLBACK")
+        finally:
+            database.execute_sql(f"PRAGMA busy_timeout = {int(busy)}")
+
+
 # Connections kept outside the pool (store/fast.py) register here, to be closed with it.
 outside_pool = []
 

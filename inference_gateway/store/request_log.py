@@ -153,6 +153,12 @@ def store(record, attempts=5):
     record.stored = True
 
 
+def store_now(record):
+    """Commit the record's row once, raising what the database raised: no retry, no spool."""
+    writer.store((_upsert if record.stored else _insert).sql(), _values(record), record.row)
+    record.stored = True
+
+
 TRUNCATED = "...[truncated]"
 REDACTED = "[redacted]"
 # Body fields whose values are credentials, compared lower-cased without '-' and '_'.

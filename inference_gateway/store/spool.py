@@ -4,7 +4,8 @@ A call's row is written when the call ends; if the database is down then (a rest
 the provider has already done the work and the client has its answer. Dropping the row would lose
 usage, and failing the call would lose the answer, so the row is appended to a JSON-lines file
 under DATA_DIR instead and inserted later: at the next start, and by the first write that succeeds
-once the database is back. Rows keep their ids, so a row that was in fact stored is not doubled.
+once the database is back. Rows keep their ids, so a row that was in fact stored is not doubled; a
+stream's outcome replaces its row in progress, never the reverse.
 """
 import fcntl
 import json
@@ -17,6 +18,8 @@ from datetime import datetime
 
 from inference_gateway.store import db
 from inference_gateway.store.tables import RequestLog
+
+IN_PROGRESS = "in_progress"  # request_log.IN_PROGRESS (request_log imports this module)
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +116,14 @@ def replay():
             rows = _read()
             with db.connection(), db.database.atomic():
                 for row in rows:
-                    RequestLog.insert(**row).on_conflict_ignore().execute()
+                    insert = RequestLog.insert(**row)
+                    if row.get("status") == IN_PROGRESS:  # a stream's early row: never over its outcome
+                        insert = insert.on_conflict_ignore()
+                    else:  # an outcome replaces the stream's row in progress (or the same row)
+                        insert = insert.on_conflict(conflict_target=[RequestLog.id],
+                                                    preserve=[f for f in RequestLog._meta.sorted_fields
+                                                              if f.name != "id"])
+                    insert.execute()
             os.unlink(_path)
         log.warning("stored %d request log row(s) from the spool %s", len(rows), _path)
         return len(rows)

@@ -34,13 +34,16 @@ class Reply:
 @dataclass
 class SSE:
     """A chunked event stream: dict payloads become JSON, str go as-is, `(event, payload)` adds `event:`.
-    `raw=True` writes each item verbatim as its own chunk. `reset_after=N` aborts after N events."""
+    `raw=True` writes each item verbatim as its own chunk. `reset_after=N` aborts after N events;
+    `stall_after=N` sends nothing more for `stall` seconds after N events (then goes on)."""
     events: Any
     status: int = 200
     headers: Optional[dict] = None
     delay_each: float = 0.0
     reset_after: Optional[int] = None
     raw: bool = False
+    stall_after: Optional[int] = None
+    stall: float = 0.0
 
 
 @dataclass

@@ -193,6 +193,8 @@ class Handler(BaseHTTPRequestHandler):
                     break
                 if sse.delay_each and up._stopping.wait(sse.delay_each):
                     raise _Abort()
+                if sent == sse.stall_after and up._stopping.wait(sse.stall):
+                    raise _Abort()
                 data = encode_event(item, sse.raw)
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 sent += 1

@@ -1,0 +1,142 @@
+"""A stream's row exists from its first event; a worker killed mid-stream leaves it to be closed as
+INTERRUPTED; a stalled upstream ends a stream with UPSTREAM_TIMEOUT; oversized upstream data is a 502."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+import requests
+
+from inference_gateway.store import stream_rows
+from inference_gateway.store.db import database, make_database
+from inference_gateway.store.request_log import CallRecord
+
+from .fake_upstream import SSE, Reply
+from .helpers import log_rows, sse_events, sse_frames
+from .live import P, register_openai
+
+STREAM = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello"}]}
+
+
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "STREAM_IDLE_TIMEOUT": 1.0, "UPSTREAM_MAX_LINE_BYTES": 100_000,
+            "UPSTREAM_MAX_REPLY_BYTES": 100_000}
+
+
+def openai_chunks(words, usage=True):
+    items = [{"id": "c1", "object": "chat.completion.chunk", "model": "gpt-4o",
+              "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]} for word in words]
+    items.append({"id": "c1", "object": "chat.completion.chunk", "model": "gpt-4o",
+                  "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    if usage:
+        items.append({"id": "c1", "object": "chat.completion.chunk", "model": "gpt-4o", "choices": [],
+                      "usage": {"prompt_tokens": 3, "completion_tokens": len(words), "total_tokens": 3 + len(words)}})
+    return items + ["[DONE]"]
+
+
+def table_rows(db_url):
+    """(id, status, error_code, output_tokens, worker) of every request-log row, read around the gateway."""
+    database.initialize(make_database(db_url, pool_size=1))
+    try:
+        with database.connection_context():
+            return database.execute_sql("SELECT id, status, error_code, output_tokens, worker FROM request_log").fetchall()
+    finally:
+        database.obj.close_all()
+
+
+def wait_for(predicate, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_kill_9_of_the_worker_mid_stream_leaves_one_row_closed_as_interrupted(start_gunicorn, up, db_url):
+    gateway = start_gunicorn(db_url, STREAM_CHECKPOINT_SECONDS="0.2", LOG_LEVEL="warning")
+    register_openai(gateway.url, up)
+    up.script("openai", SSE(openai_chunks([f"w{i}" for i in range(200)]), delay_each=0.05))
+    [worker] = gateway.worker_pids()
+    with requests.post(gateway.url + P + "/chat/stream", json={**STREAM, "model": "openai/gpt-4o"},
+                       stream=True, timeout=30) as resp:
+        frames = sse_frames(resp)
+        first = json.loads(next(frames)[1])
+        assert first["type"] == "message_start"
+        # From its first event on, the row is there, in progress, naming the worker serving it.
+        [(row_id, status, _, _, owner)] = table_rows(db_url)
+        assert (row_id, status) == (first["requestId"], "in_progress") and f":{worker}:" in owner
+        deltas = 0
+        for _, data, _ in frames:
+            deltas += json.loads(data)["type"] == "content_block_delta"
+            if deltas == 12:
+                break
+        time.sleep(0.5)  # past a checkpoint
+        os.kill(worker, signal.SIGKILL)
+        with pytest.raises(requests.exceptions.RequestException):
+            for _ in frames:  # the client's transfer is cut: no message_stop ever comes
+                pass
+    # gunicorn starts a new worker; its start closes the dead worker's row.
+    [(row_id, status, code, output_tokens, _)] = wait_for(
+        lambda: [r for r in table_rows(db_url) if r[1] != "in_progress"] or None)
+    assert (row_id, status, code) == (first["requestId"], "error", "INTERRUPTED")
+    assert 12 <= output_tokens < 200  # counted up to its last checkpoint
+    summary = requests.get(gateway.url + P + "/usage", timeout=10).json()["data"]["summary"]
+    assert (summary["totalRequests"], summary["totalErrors"], summary["totalOutputTokens"]) == (1, 1, output_tokens)
+
+
+def test_a_finished_stream_replaces_its_row_in_progress(app, client, up, registered):
+    up.script("openai", SSE(openai_chunks(["a", "b", "c"])))
+    events = sse_events(client.post(P + "/chat/stream", json=STREAM))
+    assert events[-1]["type"] == "message_stop"
+    [row] = log_rows(app)
+    assert (row.id, row.status, row.output_tokens, row.stream) == (events[0]["requestId"], "success", 3, True)
+
+
+def test_the_sweep_closes_rows_of_dead_workers_and_stale_ones_of_other_hosts_only(app):
+    live = CallRecord(endpoint="chat_stream", stream=True)
+    stream_rows.open_row(live)  # this process: alive however old
+    dead_here = CallRecord(endpoint="chat_stream", stream=True)
+    stream_rows.open_row(dead_here)
+    child = subprocess.Popen(["true"])
+    child.wait()  # a pid of this host that is gone
+    dead_here.worker = f"{socket.gethostname()}:{child.pid}:"
+    stream_rows.checkpoint(dead_here, 3)
+    elsewhere = CallRecord(endpoint="chat_stream", stream=True)
+    stream_rows.open_row(elsewhere)
+    elsewhere.worker = "another-host:1:1"
+    stream_rows.checkpoint(elsewhere, 4)
+
+    assert stream_rows.close_interrupted(stale_after=3600) == 1  # the dead pid of this host
+    assert stream_rows.close_interrupted(stale_after=0) == 1     # the other host's, not checkpointed since
+    rows = {row.id: row for row in log_rows(app)}
+    assert (rows[live.id].status, rows[live.id].error_code) == ("in_progress", None)
+    assert [(rows[r.id].status, rows[r.id].error_code, rows[r.id].output_tokens) for r in (dead_here, elsewhere)] \
+        == [("error", "INTERRUPTED", 3), ("error", "INTERRUPTED", 4)]
+
+
+def test_a_stalled_upstream_ends_the_stream_with_upstream_timeout(app, client, up, registered):
+    up.script("openai", SSE(openai_chunks(["a", "b", "c"]), stall_after=2, stall=5))
+    started = time.monotonic()
+    events = sse_events(client.post(P + "/chat/stream", json=STREAM))
+    assert time.monotonic() - started < 4
+    assert events[-1]["type"] == "error" and events[-1]["error"]["code"] == "UPSTREAM_TIMEOUT"
+    assert "STREAM_IDLE_TIMEOUT" in events[-1]["error"]["message"]
+    [row] = log_rows(app)
+    assert (row.status, row.error_code) == ("error", "UPSTREAM_TIMEOUT")
+
+
+def test_an_oversized_sse_line_or_json_reply_is_a_502(app, client, up, registered):
+    up.script("openai", SSE(["x" * 300_000], raw=True))
+    events = sse_events(client.post(P + "/chat/stream", json=STREAM))
+    assert events[-1]["type"] == "error" and events[-1]["error"]["code"] == "UPSTREAM_ERROR"
+    assert "UPSTREAM_MAX_LINE_BYTES" in events[-1]["error"]["message"]
+    up.script("openai", Reply(json={"pad": "y" * 300_000}))
+    resp = client.post(P + "/chat", json=STREAM)
+    assert resp.status_code == 502 and "UPSTREAM_MAX_REPLY_BYTES" in resp.get_json()["error"]["message"]
+    assert [row.http_status for row in log_rows(app)] == [502, 502]
