@@ -3,7 +3,7 @@ import os
 from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
-from peewee import DatabaseError, DatabaseProxy, InterfaceError, OperationalError
+from peewee import DatabaseError, DatabaseProxy, InterfaceError, OperationalError, PostgresqlDatabase
 from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase, PooledSqliteDatabase
 
 database = DatabaseProxy()
