@@ -14,7 +14,7 @@ from .live import P
 ADMIN = "fuzz-admin-key"
 SCHEMATHESIS = os.path.join(os.path.dirname(sys.executable), "schemathesis")
 # The run's wall-clock budget (the test takes this plus gunicorn's start).
-MAX_TIME = os.environ.get("FUZZ_MAX_TIME", "60")
+MAX_TIME = os.environ.get("FUZZ_MAX_TIME", "40")
 PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "google": "google", "opencode": "opencode",
              "openai-compatible": "compat"}
 

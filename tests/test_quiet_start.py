@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
 from .live import ROOT, free_port
@@ -53,3 +54,58 @@ def test_the_venv_flask_prunes_without_an_activated_venv(tmp_path):
                             cwd=ROOT, env=bare_env(tmp_path), capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "deleted 0" in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_ctrl_c_on_make_nginx_stops_both_without_a_traceback(tmp_path):
+    """Ctrl-C reaches the whole foreground process group, as a terminal sends it."""
+    import os
+    import pty
+    import shutil
+    import signal
+
+    from .prism import unavailable
+
+    if not shutil.which("nginx"):
+        unavailable("nginx is not installed: apt-get install nginx")
+    port, nginx_port = free_port(), free_port()
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a session of its own with the pty as its terminal, like a shell's job
+        os.chdir(ROOT)
+        env = bare_env(tmp_path)
+        os.execvpe("make", ["make", "-s", "nginx", f"PORT={port}", f"NGINX_PORT={nginx_port}"], env)
+    output = b""
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{nginx_port}/healthz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, "make nginx did not come up"
+            time.sleep(0.2)
+        # A keep-alive connection through nginx is open when the interrupt comes, as after any use.
+        requests.get(f"http://127.0.0.1:{nginx_port}/api/v1/inference/providers", timeout=5)
+        time.sleep(0.5)
+        os.killpg(pid, signal.SIGINT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break  # the pty closed: everything on it has exited
+            if not chunk:
+                break
+            output += chunk
+        _, status = os.waitpid(pid, 0)
+    finally:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(fd)
+    text = output.decode(errors="replace")
+    assert "Traceback" not in text and "SystemExit" not in text, text
+    assert "Shutting down: Master" in text, text
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
