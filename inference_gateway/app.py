@@ -8,7 +8,7 @@ from inference_gateway.config import load_config
 from inference_gateway.providers import HttpSettings, ProviderSettings
 from inference_gateway.store import db, migrations, spool, stream_rows
 from inference_gateway.store.resolve_cache import ResolveCache
-from inference_gateway.web import auth, envelope, logs, observability, tracing
+from inference_gateway.web import auth, body_limits, envelope, input_guard, logs, observability, tracing
 
 
 def create_app(config=None):
@@ -17,6 +17,9 @@ def create_app(config=None):
     app = Flask(__name__)
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_REQUEST_BYTES"]
+    # A WebSocket frame is held whole in memory like a body: past the same cap the socket is
+    # closed with 1009 (message too big) instead of growing the worker without bound.
+    app.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": settings["MAX_REQUEST_BYTES"]}
     app.json.sort_keys = False
     app.json.compact = True
     logs.configure(settings["LOG_LEVEL"], settings["LOG_FORMAT"])
@@ -47,10 +50,12 @@ def create_app(config=None):
     db.release_all()
     auth.init_app(app)
     envelope.register(app)
+    input_guard.init_app(app)
     api.register(app)
     compat.register(app)
     observability.init_app(app)
     tracing.init_app(app)
+    body_limits.init_app(app)
     cli.init_app(app)
     logging.getLogger(__name__).debug("app created")
     return app

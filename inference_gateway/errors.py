@@ -10,6 +10,7 @@ NOT_FOUND = "NOT_FOUND"
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 CONFLICT = "CONFLICT"
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
 UNSUPPORTED = "UNSUPPORTED"
 NO_PROVIDER = "NO_PROVIDER"
 PROVIDER_NOT_CONFIGURED = "PROVIDER_NOT_CONFIGURED"
@@ -134,29 +135,32 @@ def database_unavailable(exc):
         "the database server is up, then try again")
 
 
-def validation_message(messages):
-    """One readable sentence from marshmallow's nested messages: 'name: Missing data...'."""
-    parts = []
+def flatten_messages(messages):
+    """marshmallow's nested messages as {dotted field path: [plain sentences]}:
+    {"messages": {0: {"content": [...]}}} becomes {"messages.0.content": [...]}."""
+    flat = {}
 
-    def walk(prefix, value):
+    def walk(path, value):
         if isinstance(value, dict):
             for key, sub in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), sub)
-        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-            parts.append(f"{prefix}: {' '.join(value)}" if prefix else " ".join(value))
-        elif isinstance(value, list):
+                walk(f"{path}.{key}" if path else str(key), sub)
+        elif isinstance(value, (list, tuple)):
             for item in value:
-                walk(prefix, item)
+                walk(path, item)
         else:
-            parts.append(f"{prefix}: {value}" if prefix else str(value))
+            flat.setdefault(path or "_schema", []).append(str(value))
 
     walk("", messages)
-    return "; ".join(parts) or "invalid request"
+    return flat
+
+
+def validation_message(details):
+    """One readable sentence from flattened details: 'name: Missing data...; other: ...'."""
+    return "; ".join(f"{path}: {' '.join(texts)}" for path, texts in details.items()) or "invalid request"
 
 
 def bad_request_from(exc):
-    """A marshmallow ValidationError as our 400, with per-field details (marshmallow is not
-    imported here: only the exception's `messages` are read)."""
-    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-    details = {k: v if isinstance(v, list) else [str(v)] for k, v in messages.items()}
-    return BadRequest(validation_message(messages), details=details)
+    """A marshmallow ValidationError as our 400, with per-field details under dotted paths
+    (marshmallow is not imported here: only the exception's `messages` are read)."""
+    details = flatten_messages(exc.messages)
+    return BadRequest(validation_message(details), details=details)

@@ -42,8 +42,8 @@ def test_chat_passes_every_option(api, script, openai):
 
 @pytest.mark.parametrize("payload,field", [
     ({"messages": []}, "messages"),
-    ({"messages": [{"role": "robot", "content": "x"}]}, "messages"),
-    ({"messages": [{"role": "user"}]}, "messages"),
+    ({"messages": [{"role": "robot", "content": "x"}]}, "messages.0.role"),
+    ({"messages": [{"role": "user"}]}, "messages.0.content"),
     ({"maxTokens": "100"}, "maxTokens"),
     ({"maxTokens": 0}, "maxTokens"),
     ({"temperature": 3}, "temperature"),

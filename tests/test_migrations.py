@@ -34,10 +34,12 @@ def test_a_version_1_database_gets_the_stream_row_column_and_an_updated_row_move
     with database.connection_context():
         database.execute_sql("DROP INDEX request_log_in_progress")
         database.execute_sql("ALTER TABLE request_log DROP COLUMN worker")
+        database.execute_sql("DROP INDEX request_log_request_id")  # version 3's
+        database.execute_sql("ALTER TABLE request_log DROP COLUMN request_id")
         SchemaVersion.update(version=1).execute()
     create_app(app_config)
     with database.connection_context():
-        assert migrations.current_version() == 2
+        assert migrations.current_version() == migrations.CURRENT_VERSION
         RequestLog.create(id="r1", endpoint="chat_stream", status="in_progress", worker="h:1:2", stream=True)
         RequestLog.update(status="success", output_tokens=5).where(RequestLog.id == "r1").execute()
         counters = [(r.status, r.requests, r.output_tokens) for r in UsageRollup.select() if r.requests]
@@ -60,3 +62,21 @@ def test_default_database_is_created_under_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     create_app()
     assert (tmp_path / "data" / "inference_gateway.store.db").exists()
+
+
+def test_a_version_2_database_gains_request_ids_and_keeps_its_rows(app_config):
+    create_app(app_config)
+    with database.connection_context():  # back to the version 2 schema, with one row of that time
+        database.execute_sql("DROP INDEX request_log_request_id")
+        database.execute_sql("ALTER TABLE request_log DROP COLUMN request_id")
+        SchemaVersion.delete().execute()
+        SchemaVersion.create(version=2)
+        RequestLog.insert(id="old1", endpoint="chat", status="success", input_tokens=3).execute()
+    client = create_app(app_config).test_client()
+    with database.connection_context():
+        assert migrations.current_version() == migrations.CURRENT_VERSION
+    old = client.get("/api/v1/inference/requests/old1").get_json()["data"]
+    assert (old["id"], old["requestId"], old["inputTokens"]) == ("old1", None, 3)
+    with database.connection_context():
+        RequestLog.insert(id="new1", endpoint="chat", status="success", request_id="rid-1").execute()
+    assert client.get("/api/v1/inference/requests/rid-1").get_json()["data"]["id"] == "new1"

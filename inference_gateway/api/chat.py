@@ -38,7 +38,7 @@ def chat():
             "finishReason": completion.finish_reason,
             "toolCalls": [tool_call_dict(call) for call in completion.tool_calls],
             "provider": provider.name,
-            "requestId": record.id,
+            "requestId": record.public_id,
         }))
 
 

@@ -1,17 +1,21 @@
 """Chat over a WebSocket: one JSON request per text frame, answered with the SSE stream's events."""
 import json
+import logging
 import queue
 import threading
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
 from inference_gateway import errors
+from inference_gateway.web import input_guard
 from inference_gateway.gateway.chat import error_event
 from inference_gateway.api.calls import logged_call
 from inference_gateway.api.chat import STREAM_EVENTS, encode_event, open_stream
 from inference_gateway.web.openapi import describe
+
+log = logging.getLogger(__name__)
 
 # Its own blueprint, registered with the others in api.register (same /chat/ws path under the prefix).
 bp = Blueprint("chat_ws", __name__)
@@ -20,14 +24,18 @@ sock = Sock()
 FRAME_HINT = 'each frame must be a JSON object: a chat request or {"type": "cancel"}'
 
 
-def parse_frame(text):
-    """("chat", request) or ("cancel", {}) from one text frame; BadRequest for anything else."""
+def parse_frame(text, limits):
+    """("chat", request) or ("cancel", {}) from one text frame; BadRequest for anything else,
+    including what `limits` (input_guard.Limits) refuses in any body."""
     try:
         message = json.loads(text)
     except (TypeError, ValueError):
         raise errors.BadRequest(FRAME_HINT) from None
+    except RecursionError:
+        raise input_guard.too_deep(limits.max_depth) from None
     if not isinstance(message, dict):
         raise errors.BadRequest(FRAME_HINT)
+    limits.check(message)
     kind = message.pop("type", "chat")
     if kind not in ("chat", "cancel"):
         raise errors.BadRequest(f"unknown frame type '{kind}': {FRAME_HINT}")
@@ -38,8 +46,9 @@ class FrameReader:
     """Reads the socket on its own thread, so a cancel is acted on even while the upstream is
     silent; everything else is queued for the handler in arrival order."""
 
-    def __init__(self, ws):
+    def __init__(self, ws, limits):
         self.ws = ws
+        self.limits = limits
         self.frames = queue.Queue()
         self.on_cancel = None
         threading.Thread(target=self._run, daemon=True).start()
@@ -48,7 +57,7 @@ class FrameReader:
         try:
             while (text := self.ws.receive()) is not None:
                 try:
-                    kind, message = parse_frame(text)
+                    kind, message = parse_frame(text, self.limits)
                 except errors.GatewayError as exc:
                     self.frames.put(exc)
                     continue
@@ -73,10 +82,15 @@ def send(ws, event):
 def run_one(ws, reader, body):
     """Stream one chat request over the socket; a cancel from the reader cuts it at once."""
     try:
-        with logged_call("chat_ws", body) as record:
+        with logged_call("chat_ws", body, http=False) as record:
             stream = open_stream(record, body)
     except errors.GatewayError as exc:
         send(ws, error_event(exc))
+        return
+    except Exception:
+        # The socket is upgraded: an HTTP 500 page written into it would end it for the client.
+        log.exception("WebSocket chat request failed")
+        send(ws, error_event(errors.GatewayError("internal error; see the gateway's log")))
         return
     reader.on_cancel = stream.cancel
     try:
@@ -99,7 +113,7 @@ def run_one(ws, reader, body):
 def chat_ws(ws):
     # A socket may stay open for hours: it holds no database connection (each call gives back the
     # one its resolution took, and the log row is written on the writer's own).
-    reader = FrameReader(ws)
+    reader = FrameReader(ws, current_app.extensions["input_limits"])
     while (item := reader.frames.get()) is not None:
         if isinstance(item, errors.GatewayError):
             send(ws, error_event(item))

@@ -150,7 +150,7 @@ class ChatStream:
             # to be closed as INTERRUPTED (stream_rows), instead of leaving no row at all.
             stream_rows.open_row(record)
             next_checkpoint = clock() + every
-            yield {"type": "message_start", "requestId": record.id, "model": self.req.model,
+            yield {"type": "message_start", "requestId": record.public_id, "model": self.req.model,
                    "provider": self.provider_name}
             for chunk in self.chunks:
                 if self.cancel_reason:

@@ -24,7 +24,15 @@ def _stream_rows(migrator):
         database.execute_sql(statement)
 
 
-MIGRATIONS = [(2, _stream_rows)]
+def _request_ids(migrator):
+    """request_log.request_id, the HTTP call's X-Request-Id (older rows keep NULL); the field has
+    index=True, so add_column creates its index too."""
+    from inference_gateway.store.tables import RequestLog
+
+    schema_migrate.migrate(migrator.add_column("request_log", "request_id", RequestLog.request_id))
+
+
+MIGRATIONS = [(2, _stream_rows), (3, _request_ids)]
 
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 

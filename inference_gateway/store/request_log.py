@@ -9,6 +9,7 @@ from inference_gateway import events
 from inference_gateway.store import db, fast, log_writer
 from inference_gateway.store import spool
 from inference_gateway.store.tables import LOG_COLUMNS, RequestLog, new_id, utcnow
+from inference_gateway.text import storable
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ class CallRecord:
     upstream_ms: float = 0.0
     request_body: Optional[str] = None
     response_body: Optional[str] = None
+    # The X-Request-Id of the HTTP call this one answers (None for a WebSocket frame's call).
+    request_id: Optional[str] = None
     # The adapter serving the call; its upstream wait is read when the call finishes.
     adapter: object = field(default=None, repr=False)
     # Set when a stream takes over writing the row after the view returns.
@@ -57,6 +60,11 @@ class CallRecord:
     # What the provider answered with; not stored (traces read them, web/tracing.py).
     response_model: Optional[str] = None
     finish_reason: Optional[str] = None
+
+    @property
+    def public_id(self):
+        """The id a client looks the call up by: its X-Request-Id, or the row's own id without one."""
+        return self.request_id or self.id
 
     def set_provider(self, provider, model):
         self.provider_id, self.provider_name, self.model = provider.id, provider.name, model
@@ -94,7 +102,7 @@ class CallRecord:
         return usage
 
     def row(self):
-        return {name: getattr(self, name) for name in LOG_COLUMNS}
+        return {name: storable(getattr(self, name)) for name in LOG_COLUMNS}
 
 
 def _column(name):
@@ -120,7 +128,7 @@ _upsert = fast.PreparedSQL(_upsert_sql)
 
 def _values(record):
     fields_ = RequestLog._meta.fields
-    return [fields_[name].db_value(getattr(record, name)) for name in LOG_COLUMNS]
+    return [fields_[name].db_value(storable(getattr(record, name))) for name in LOG_COLUMNS]
 
 
 # The writer's connection: only the turn's holder uses it (log_writer.Writer).
@@ -181,7 +189,7 @@ def capture_body(value, config):
     (UTF-8 bytes, the marker included); otherwise None. Headers are never captured."""
     if not config.get("LOG_BODIES") or value is None:
         return None
-    text = value if isinstance(value, str) else json.dumps(redact(value), default=str, ensure_ascii=False)
+    text = storable(value if isinstance(value, str) else json.dumps(redact(value), default=str, ensure_ascii=False))
     limit = config.get("LOG_BODY_MAX_BYTES", 16384)
     data = text.encode("utf-8")
     if len(data) <= limit:

@@ -75,6 +75,8 @@ class RequestLog(BaseModel):
     response_body = TextField(null=True)
     # The process serving a stream (host:pid:start); only stream rows have one.
     worker = CharField(max_length=128, null=True)
+    # The X-Request-Id of the HTTP call (a caller's own id may repeat, so it is not the key).
+    request_id = CharField(max_length=128, null=True, index=True)
 
     class Meta:
         table_name = "request_log"

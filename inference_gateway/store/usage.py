@@ -207,6 +207,7 @@ def query(filters, limit=50, cursor=None):
 def to_dict(row, bodies=False):
     data = {
         "id": row.id,
+        "requestId": row.request_id,
         "created": iso(row.created),
         "providerId": row.provider_id,
         "provider": row.provider_name,
@@ -233,7 +234,11 @@ def to_dict(row, bodies=False):
 
 
 def get(request_id):
+    """The row with this id, or else the newest row of the HTTP call with this X-Request-Id."""
     row = RequestLog.get_or_none(RequestLog.id == request_id)
+    if row is None:
+        row = (RequestLog.select().where(RequestLog.request_id == request_id)
+               .order_by(RequestLog.created.desc(), RequestLog.id.desc()).first())
     if row is None:
         raise errors.NotFound(f"request '{request_id}' not found (it may be older than the retention period)")
     return row

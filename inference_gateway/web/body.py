@@ -3,6 +3,7 @@ from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from inference_gateway import errors
+from inference_gateway.web import input_guard
 
 
 def body_too_large():
@@ -19,8 +20,11 @@ def json_body(cache=True):
     except RequestEntityTooLarge:
         # Raised here, inside a view's logged call, so the call's row records the 413.
         raise body_too_large() from None
+    except RecursionError:  # the parser's own limit, far past MAX_JSON_DEPTH
+        raise input_guard.too_deep(current_app.config["MAX_JSON_DEPTH"]) from None
     if data is None:
         raise errors.BadRequest("request body is not valid JSON")
     if not isinstance(data, dict):
         raise errors.BadRequest("request body must be a JSON object")
+    input_guard.check_json(data)
     return data

@@ -11,9 +11,13 @@ from inference_gateway.store.request_log import CallRecord, capture_body
 
 
 @contextmanager
-def logged_call(endpoint, body=None):
-    """Yield a CallRecord; write it when the block ends (unless a stream took it over)."""
-    record = CallRecord(endpoint=endpoint, request_body=capture_body(body, current_app.config))
+def logged_call(endpoint, body=None, http=True):
+    """Yield a CallRecord; write it when the block ends (unless a stream took it over).
+
+    `http`: the call is the whole HTTP request, so its row keeps the X-Request-Id (one id per
+    HTTP call); a WebSocket frame's call is one of many on its socket and goes by its own id."""
+    record = CallRecord(endpoint=endpoint, request_body=capture_body(body, current_app.config),
+                        request_id=g.get("request_id") if http else None)
     g.call_record = record
     with calls.recorded(record):
         try:

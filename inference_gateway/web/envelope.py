@@ -20,6 +20,7 @@ HTTP_CODES = {
     403: errors.FORBIDDEN,
     404: errors.NOT_FOUND,
     405: errors.METHOD_NOT_ALLOWED,
+    408: errors.REQUEST_TIMEOUT,
     409: errors.CONFLICT,
     413: errors.PAYLOAD_TOO_LARGE,
     429: errors.RATE_LIMITED,

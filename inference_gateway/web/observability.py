@@ -20,7 +20,7 @@ VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 def request_id_from(headers):
     """The caller's X-Request-Id when it is 1-128 characters of [A-Za-z0-9._-], else a new one."""
     incoming = headers.get(REQUEST_ID_HEADER, "")
-    return incoming if VALID_REQUEST_ID.match(incoming) else os.urandom(16).hex()
+    return incoming if VALID_REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
 
 
 def overhead_ms(total_ms, record):

@@ -6,6 +6,7 @@ from werkzeug.formparser import FormDataParser
 
 from inference_gateway import errors
 from inference_gateway.web.audio import MemoryParts, take_bytes
+from inference_gateway.web import input_guard
 from inference_gateway.web.body import body_too_large
 
 FILE = "file"
@@ -36,6 +37,7 @@ def read_multipart(limit):
 
 
 def form_fields(form):
+    input_guard.check_fields(form.items(multi=True))
     for name, values in form.lists():
         if len(values) > 1:
             raise errors.BadRequest(f"{name}: given {len(values)} times; send it once")
@@ -59,6 +61,8 @@ def upload(form, files):
     if len(parts) > 1:
         raise errors.BadRequest(f"file: {len(parts)} files sent; send one recording per request")
     name = parts[0].filename
+    if name and not input_guard.clean(name):
+        raise errors.BadRequest(f"file: the file name {input_guard.BAD_CHAR_MESSAGE}")
     audio = take_bytes(parts[0])
     if not audio:
         raise errors.BadRequest("file: the uploaded file is empty")
