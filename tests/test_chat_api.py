@@ -26,7 +26,7 @@ def test_chat_answers_the_seed_shape_and_logs_one_row(app, api, script, openai):
     req = script.history[0]
     assert req.max_tokens == 100 and req.messages[0].content == "What is the capital of France?"
     [row] = rows(app)
-    assert row.id == data["requestId"]
+    assert row.request_id == data["requestId"]
     assert (row.status, row.http_status, row.endpoint) == ("success", 200, "chat")
     assert (row.input_tokens, row.output_tokens) == (15, 12)
     assert (row.provider_id, row.provider_name, row.model) == (openai["id"], "openai", "gpt-4o")
@@ -87,7 +87,7 @@ def test_stream_events_and_headers(app, client, script, openai):
                          "finishReason": "stop", "toolCalls": []}
     assert len(events) == 4
     [row] = rows(app)
-    assert row.id == events[0]["requestId"]
+    assert row.request_id == events[0]["requestId"]
     assert (row.status, row.endpoint, row.stream) == ("success", "chat_stream", True)
     assert (row.input_tokens, row.output_tokens) == (10, 5)
     assert row.ttft_ms is not None

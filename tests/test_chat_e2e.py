@@ -47,7 +47,7 @@ def test_seed_chat_against_every_provider(app, api, up, registered, kind, fake, 
     assert data["usage"]["inputTokens"] > 0 and data["usage"]["outputTokens"] > 0
     assert data["finishReason"] == "stop"
     [row] = log_rows(app)
-    assert (row.status, row.endpoint, row.id) == ("success", "chat", data["requestId"])
+    assert (row.status, row.endpoint, row.request_id) == ("success", "chat", data["requestId"])
     assert (row.input_tokens, row.output_tokens) == (data["usage"]["inputTokens"],
                                                      data["usage"]["outputTokens"])
     sent = up.requests[-1]

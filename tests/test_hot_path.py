@@ -109,7 +109,7 @@ def test_the_log_row_keeps_every_field(app, client, up, providers):
     assert resp.status_code == 200, resp.get_json()
     [row] = log_rows(app)
     data = resp.get_json()["data"]
-    assert (row.id, row.provider_name, row.model, row.endpoint, row.status, row.http_status) == (
+    assert (row.request_id, row.provider_name, row.model, row.endpoint, row.status, row.http_status) == (
         data["requestId"], "anthropic", "claude-sonnet-4-20250514", "chat", "success", 200)
     assert (row.input_tokens, row.output_tokens) == (up.last_usage["inputTokens"], up.last_usage["outputTokens"])
     assert row.stream is False and row.error_code is None and row.created is not None

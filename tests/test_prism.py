@@ -138,7 +138,7 @@ def test_chat_with_every_option_is_accepted_by_the_providers_spec(
     else:
         assert roles == ["system", "user", "assistant", "user"]
     [row] = log_rows(app)
-    assert (row.id, row.status, row.http_status, row.provider_name) == (
+    assert (row.request_id, row.status, row.http_status, row.provider_name) == (
         data["requestId"], "success", 200, name)
 
 

@@ -47,12 +47,12 @@ def test_a_chat_answered_during_an_outage_keeps_its_answer_and_its_row(app, api,
     status, body = api.post("/chat", json=HELLO)
     assert status == 200 and body["data"]["content"] == "Paris."
     first = body["data"]["requestId"]
-    assert log_rows(app) == [] and [row["id"] for row in spooled()] == [first]
+    assert log_rows(app) == [] and [row["request_id"] for row in spooled()] == [first]
 
     outage.end()
     status, _ = api.post("/chat", json=HELLO)  # the first write that succeeds stores the spool too
     assert status == 200
-    rows = {row.id: row for row in log_rows(app)}
+    rows = {row.request_id: row for row in log_rows(app)}
     assert len(rows) == 2 and rows[first].status == "success"
     assert (rows[first].input_tokens, rows[first].output_tokens) == (
         body["data"]["usage"]["inputTokens"], body["data"]["usage"]["outputTokens"])
@@ -64,8 +64,8 @@ def test_a_stream_ending_during_an_outage_is_spooled_with_its_tokens(app, client
     events = sse_events(client.post(P + "/chat/stream", json=HELLO))
     assert events[-1]["type"] == "message_stop"
     early, row = spooled()  # its row in progress from the first event, then its outcome
-    assert (early["id"], early["status"]) == (events[0]["requestId"], "in_progress")
-    assert (row["id"], row["status"], row["endpoint"]) == (events[0]["requestId"], "success", "chat_stream")
+    assert (early["request_id"], early["status"]) == (events[0]["requestId"], "in_progress")
+    assert (row["request_id"], row["status"], row["endpoint"]) == (events[0]["requestId"], "success", "chat_stream")
     assert row["output_tokens"] == events[-1]["usage"]["outputTokens"]
 
     outage.end()

@@ -207,7 +207,6 @@ def query(filters, limit=50, cursor=None):
 def to_dict(row, bodies=False):
     data = {
         "id": row.id,
-        "requestId": row.request_id,
         "created": iso(row.created),
         "providerId": row.provider_id,
         "provider": row.provider_name,
@@ -225,6 +224,8 @@ def to_dict(row, bodies=False):
         "errorMessage": row.error_message,
     }
     if bodies:
+        # The one-row view also names the HTTP call's X-Request-Id (None on rows older than it).
+        data["requestId"] = row.request_id
         # Only present when LOG_BODIES stored them.
         if row.request_body is not None:
             data["requestBody"] = row.request_body
