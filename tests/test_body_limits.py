@@ -51,8 +51,8 @@ def test_deep_nesting_and_long_arrays_are_400s_on_every_route_and_frame(gateway,
     assert resp.status_code == 400
     assert resp.json()["error"]["details"] == {"messages": ["has 10001 items; at most 10000 are accepted"]}
     # Validation details are flat, dotted paths.
-    resp = requests.post(url + "/chat", json={**CHAT, "messages": [{"role": "user", "content": 5}]}, timeout=10)
-    assert resp.json()["error"]["details"] == {"messages.0.content": ["Not a valid string."]}
+    resp = requests.post(url + "/chat", json={**CHAT, "messages": [{"role": 5, "content": "Hi"}]}, timeout=10)
+    assert resp.json()["error"]["details"] == {"messages.0.role": ["Not a valid string."]}
 
     ws = websocket.create_connection(ws_url(gateway), timeout=15)
     try:
