@@ -3,6 +3,7 @@ surrogates, deep nesting and long arrays are 400s naming the field, before any u
 every route and WebSocket frame; a provider reply carrying them still leaves its row; one id per
 HTTP call; validation details under dotted field paths."""
 import json
+import time
 
 import pytest
 import requests
@@ -30,6 +31,16 @@ def refused(resp, field):
     assert field in error["details"], error
     assert error["message"].startswith(field + ":"), error
     return error
+
+
+def row_of(url, call_id, timeout=5):
+    """GET /requests/<id>, waiting for a stream's row (written just after its last event is sent)."""
+    deadline = time.monotonic() + timeout
+    while (resp := requests.get(url + "/requests/" + call_id, timeout=10)).status_code == 404:
+        assert time.monotonic() < deadline, f"no row for {call_id}"
+        time.sleep(0.05)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["data"]
 
 
 def open_socket(server):
@@ -111,7 +122,7 @@ def test_a_provider_reply_with_nul_and_surrogates_still_ends_in_a_row(gateway, u
         events = [json.loads(line[6:]) for line in resp.iter_lines() if line.startswith(b"data: ")]
         request_id = resp.headers["X-Request-Id"]
     assert events[-1]["type"] == "message_stop" and text_of(events) == "a" + NUL + "b" + SURROGATE + "c"
-    row = requests.get(url + "/requests/" + request_id, timeout=10).json()["data"]
+    row = row_of(url, request_id)
     assert row["status"] == "success" and row["stream"] and row["outputTokens"] == 3
 
 
@@ -133,7 +144,7 @@ def test_one_id_per_http_call_and_either_id_finds_the_row(gateway, up):
         first = json.loads(next(line for line in resp.iter_lines() if line.startswith(b"data: "))[6:])
         assert first["type"] == "message_start" and first["requestId"] == resp.headers["X-Request-Id"]
         resp.content  # the rest of the stream
-    assert requests.get(url + "/requests/" + first["requestId"], timeout=10).json()["data"]["stream"] is True
+    assert row_of(url, first["requestId"])["stream"] is True
     # A WebSocket carries many calls on one HTTP request: each goes by its row's id.
     ws = open_socket(gateway)
     try:
@@ -141,5 +152,5 @@ def test_one_id_per_http_call_and_either_id_finds_the_row(gateway, up):
         start = receive_until_end(ws)[0]
     finally:
         ws.close()
-    row = requests.get(url + "/requests/" + start["requestId"], timeout=10).json()["data"]
+    row = row_of(url, start["requestId"])
     assert row["id"] == start["requestId"] and row["endpoint"] == "chat_ws"
