@@ -98,8 +98,10 @@ class RequestLog(BaseModel):
 # The request log's columns, written down once: a call's row has all of them (request_log); a
 # listing page and the generated test rows have all but the bodies, which a page never reads
 LOG_COLUMNS = tuple(RequestLog._meta.sorted_field_names)
-# (nor the serving worker: only the sweep of interrupted streams reads it).
-SUMMARY_COLUMNS = tuple(name for name in LOG_COLUMNS if name not in ("request_body", "response_body", "worker"))
+# (nor the serving worker: only the sweep of interrupted streams reads it; nor the X-Request-Id:
+# only the one-row view shows it).
+SUMMARY_COLUMNS = tuple(name for name in LOG_COLUMNS if name not in ("request_body", "response_body", "worker",
+                                                                        "request_id"))
 
 # The rows of streams still running (or left behind by a dead worker): few, so a partial index.
 IN_PROGRESS_INDEX = ("CREATE INDEX IF NOT EXISTS request_log_in_progress ON request_log (created) "
