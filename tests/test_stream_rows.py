@@ -43,7 +43,7 @@ def table_rows(db_url):
     database.initialize(make_database(db_url, pool_size=1))
     try:
         with database.connection_context():
-            return database.execute_sql("SELECT id, status, error_code, output_tokens, worker FROM request_log").fetchall()
+            return database.execute_sql("SELECT request_id, status, error_code, output_tokens, worker FROM request_log").fetchall()
     finally:
         database.obj.close_all()
 
@@ -95,7 +95,7 @@ def test_a_finished_stream_replaces_its_row_in_progress(app, client, up, registe
     events = sse_events(client.post(P + "/chat/stream", json=STREAM))
     assert events[-1]["type"] == "message_stop"
     [row] = log_rows(app)
-    assert (row.id, row.status, row.output_tokens, row.stream) == (events[0]["requestId"], "success", 3, True)
+    assert (row.request_id, row.status, row.output_tokens, row.stream) == (events[0]["requestId"], "success", 3, True)
 
 
 def test_the_sweep_closes_rows_of_dead_workers_and_stale_ones_of_other_hosts_only(app):
