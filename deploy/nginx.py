@@ -16,6 +16,8 @@ TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nginx.conf"
 MAIN = """\
 user {user};
 worker_processes auto;
+# worker_connections needs as many descriptors; raised where the hard limit allows it.
+worker_rlimit_nofile 10240;
 daemon off;
 pid nginx.pid;
 error_log error.log info;

@@ -1,8 +1,12 @@
 """A real nginx (deploy/nginx.conf) in front of a real gunicorn, on loopback."""
 import importlib.util
+import json
 import os
+import resource
 import shutil
+import socket
 import subprocess
+import threading
 import time
 from types import SimpleNamespace
 
@@ -115,3 +119,65 @@ def test_rendered_config_is_valid_for_nginx(tmp_path):
     check = subprocess.run(["nginx", "-t", "-p", str(tmp_path) + "/", "-c", "nginx.conf", "-e", "error.log"],
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
+
+
+SLOW_CLIENTS = 4000
+PER_CLIENT = 512  # deploy/nginx.conf's limit_conn
+
+
+def test_4000_slow_bodies_neither_reach_a_worker_nor_delay_healthz(proxy, up):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < SLOW_CLIENTS + 500:
+        pytest.skip(f"the descriptor limit ({hard}) is below {SLOW_CLIENTS + 500}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 16384) if hard != resource.RLIM_INFINITY else 16384, hard))
+    host, port = proxy.url[len("http://"):].split(":")
+    head = (f"POST {P}/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Content-Length: 100000\r\n\r\n{").encode()
+    slow = []
+    try:
+        for _ in range(SLOW_CLIENTS):  # each declares 100 kB and sends one byte of it
+            sock = socket.create_connection((host, int(port)), timeout=5)
+            sock.sendall(head)
+            slow.append(sock)
+        stop = threading.Event()
+
+        def trickle():  # one more byte on every connection each second
+            while not stop.wait(1.0):
+                for sock in slow:
+                    try:
+                        sock.send(b" ")
+                    except OSError:
+                        pass
+        threading.Thread(target=trickle, daemon=True).start()
+        try:
+            for _ in range(5):
+                started = time.monotonic()
+                assert requests.get(proxy.url + "/healthz", timeout=1).status_code == 200
+                assert time.monotonic() - started < 1.0
+                time.sleep(0.5)
+            # Another client is served meanwhile (limit_conn counts per address: 127.0.0.2 here).
+            other = socket.create_connection((host, int(port)), timeout=10, source_address=("127.0.0.2", 0))
+            body = json.dumps(CHAT).encode()
+            other.sendall(f"POST {P}/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+            reply = b""
+            while chunk := other.recv(65536):
+                reply += chunk
+            other.close()
+            assert reply.startswith(b"HTTP/1.1 200"), reply[:300]
+        finally:
+            stop.set()
+        # Past the per-address limit the slow connections were refused at once with a 429.
+        refused = 0
+        for sock in slow:
+            sock.setblocking(False)  # a socket with a timeout would wait for data that never comes
+            try:
+                refused += sock.recv(64).startswith(b"HTTP/1.1 429")
+            except (BlockingIOError, OSError):
+                pass
+        assert SLOW_CLIENTS - PER_CLIENT - 50 <= refused <= SLOW_CLIENTS - PER_CLIENT, refused
+    finally:
+        for sock in slow:
+            sock.close()
+    # None of them reached the gateway: its log has the probes and the one chat only.
+    assert len(up.of_kind("openai", "/chat/completions")) == 1
