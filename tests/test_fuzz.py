@@ -9,7 +9,7 @@ import sys
 
 import requests
 
-from .live import P
+from .live import P, ROOT
 
 ADMIN = "fuzz-admin-key"
 SCHEMATHESIS = os.path.join(os.path.dirname(sys.executable), "schemathesis")
@@ -44,7 +44,7 @@ def schemathesis(url, phases, tmp_path, *extra):
         "--max-examples", "30", "--max-time", MAX_TIME, "--seed", "19", "--workers", "2",
         "--request-timeout", "30", "--suppress-health-check", "all", "--no-color", *extra,
     ]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz_hooks", "PYTHONPATH": os.getcwd()}
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz_hooks", "PYTHONPATH": ROOT}
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path,
                             timeout=int(MAX_TIME) + 240)
     output = result.stdout + result.stderr
