@@ -1,6 +1,8 @@
 """What both compatible surfaces share: errors in the surface's own format, JSON replies and an SSE body that closes its stream."""
 from flask import current_app
 
+from inference_gateway.gateway.chat import complete, open_stream, tool_call_dict
+from inference_gateway.web.calls import keep_response, logged_call, open_adapter
 from inference_gateway.web.envelope import as_gateway_error, encode_json
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -48,3 +50,24 @@ class FrameBody:
 def stream_response(frames, stream):
     return current_app.response_class(FrameBody(frames, stream), mimetype="text/event-stream",
                                       headers=SSE_HEADERS)
+
+
+def chat_call(body, endpoint, parse, reply, frames, prepare=None):
+    """The chat call every surface makes, on the gateway's one call path: parse the body, resolve
+    the model, then either one completion rendered by `reply(record, call, completion, tool_calls)`
+    or a stream whose events `frames(record, call, stream)` renders. `prepare(req)` may add what
+    the request's headers carry. The row's endpoint is `endpoint`, `<endpoint>_stream` for streams."""
+    streamed = body.get("stream") is True
+    with logged_call(endpoint + "_stream" if streamed else endpoint, body) as record:
+        call = parse(body)
+        provider, model, adapter = open_adapter(record, call.model, None)
+        req = call.request(model)
+        if prepare is not None:
+            prepare(req)
+        if call.stream:
+            stream = open_stream(record, provider.name, adapter, req)
+        else:
+            completion = complete(record, adapter, req)
+            calls = [tool_call_dict(c) for c in completion.tool_calls]
+            return json_reply(keep_response(record, reply(record, call, completion, calls)))
+    return stream_response(frames(record, call, stream), stream)

@@ -89,6 +89,15 @@ def model_id(value, name="model"):
     return value
 
 
+def typed_items(value, where, what):
+    """(path, type, item) for each object of a list of typed objects (content parts, blocks,
+    tools); a 400 naming `where` when it is not a list."""
+    if not isinstance(value, list):
+        raise bad(where, f"must be a list of {what}")
+    for i, item in enumerate(value):
+        yield f"{where}[{i}]", (item.get("type") if isinstance(item, dict) else None), item
+
+
 def text_of_parts(content, where, allow_null=False):
     """A message content as text: a string, or a list of text parts joined."""
     if isinstance(content, str):

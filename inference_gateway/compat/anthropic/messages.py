@@ -6,7 +6,8 @@ from typing import Optional
 
 from inference_gateway.compat.anthropic.errors import event_error
 from inference_gateway.compat.wire import (
-    Fields, bad, load_model, load_stream, max_tokens, message_list, number, set_field, stop_list, unsupported)
+    Fields, bad, load_model, load_stream, max_tokens, message_list, number, set_field, stop_list, typed_items,
+    unsupported)
 from inference_gateway.providers.common import text_of
 from inference_gateway.types import ChatRequest, ImagePart, Message, ResponseFormat, TextPart, Tool, ToolCall
 
@@ -83,12 +84,8 @@ def _parts(content, where, kinds=("text", "image")):
     """Text and image blocks as neutral parts (a string stays a string)."""
     if isinstance(content, str):
         return content
-    if not isinstance(content, list):
-        raise bad(where, "must be a string or a list of content blocks")
     parts = []
-    for i, block in enumerate(content):
-        at = f"{where}[{i}]"
-        kind = block.get("type") if isinstance(block, dict) else None
+    for at, kind, block in typed_items(content, where, "content blocks"):
         if kind not in kinds:
             raise unsupported(f"{at}.type", f"'{kind}' blocks are not supported here")
         parts.append(_text(block, at) if kind == "text" else _image(block, at))

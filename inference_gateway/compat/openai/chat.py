@@ -6,10 +6,13 @@ from dataclasses import dataclass, field
 from inference_gateway.compat.openai.errors import event_error
 from inference_gateway.compat.wire import (
     Fields, bad, load_model, load_stream, max_tokens, message_list, number, one_of_bool, set_field, stop_list,
-    text_of_parts, unsupported)
-from inference_gateway.types import ChatRequest, Message
+    text_of_parts, typed_items, unsupported)
+from inference_gateway.compat.openai.content import (
+    arguments, arguments_text, function_tool, image_part, response_format, tool_choice)
+from inference_gateway.types import ChatRequest, Message, TextPart, ToolCall
 
-ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant",
+         "tool": "tool"}
 # Fields that only tune delivery or bookkeeping at OpenAI: accepted and not forwarded (README).
 IGNORED = frozenset({"user", "metadata", "store", "service_tier", "parallel_tool_calls",
                      "prompt_cache_key", "safety_identifier"})
@@ -29,22 +32,70 @@ class ChatCall:
         return ChatRequest(model=model, **self.fields)
 
 
+def _parts(content, where, allow_null=False):
+    """A content as a string, or as neutral parts when it holds images."""
+    if not isinstance(content, list) or not any(
+            isinstance(p, dict) and p.get("type") == "image_url" for p in content):
+        return text_of_parts(content, where, allow_null=allow_null)
+    parts = []
+    for i, part in enumerate(content):
+        at = f"{where}[{i}]"
+        if isinstance(part, dict) and part.get("type") == "image_url":
+            spec = part.get("image_url")
+            parts.append(image_part(spec.get("url") if isinstance(spec, dict) else spec, f"{at}.image_url.url"))
+        else:
+            parts.append(TextPart(text_of_parts([part], at)))
+    return parts
+
+
+def _tool_calls(value, where):
+    if not isinstance(value, list):
+        raise bad(where, "must be a list of tool calls")
+    calls = []
+    for i, call in enumerate(value):
+        at = f"{where}[{i}]"
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or call.get("type", "function") != "function" \
+                or not isinstance(call.get("id"), str) or not isinstance(function.get("name"), str):
+            raise bad(at, "must be {id, type: function, function: {name, arguments}}")
+        calls.append(ToolCall(call["id"], function["name"], arguments(function.get("arguments"),
+                                                                      f"{at}.function.arguments")))
+    return calls
+
+
+MESSAGE_KEYS = {"system": ("content", "name"), "user": ("content", "name"),
+                "assistant": ("content", "name", "refusal", "tool_calls"),
+                "tool": ("content", "tool_call_id")}
+
+
+def _message(message, where, called):
+    if not isinstance(message, dict):
+        raise bad(where, "must be an object with 'role' and 'content'")
+    role = ROLES.get(message.get("role"))
+    if role is None:
+        raise unsupported(f"{where}.role", f"role '{message.get('role')}' is not supported; use one "
+                          "of: " + ", ".join(ROLES))
+    for key in message:
+        if key != "role" and key not in MESSAGE_KEYS[role]:
+            raise unsupported(f"{where}.{key}")
+    content = message.get("content")
+    if role == "tool":
+        call_id = message.get("tool_call_id")
+        if call_id not in called:
+            raise bad(f"{where}.tool_call_id", "answers no tool call of an earlier assistant message")
+        return Message("tool", text_of_parts(content, f"{where}.content"), tool_call_id=call_id)
+    if role == "assistant":
+        calls = _tool_calls(message["tool_calls"], f"{where}.tool_calls") if message.get("tool_calls") else []
+        called.update(call.id for call in calls)
+        return Message("assistant", text_of_parts(content, f"{where}.content", allow_null=True), calls)
+    return Message(role, _parts(content, f"{where}.content") if role == "user"
+                   else text_of_parts(content, f"{where}.content"))
+
+
 def _messages(value, call):
-    out = []
-    for i, message in enumerate(message_list(value)):
-        where = f"messages[{i}]"
-        if not isinstance(message, dict):
-            raise bad(where, "must be an object with 'role' and 'content'")
-        role = message.get("role")
-        if role not in ROLES:
-            raise unsupported(f"{where}.role", f"role '{role}' is not supported here; use one of: "
-                              + ", ".join(ROLES))
-        for key in message:
-            if key not in ("role", "content", "name", "refusal"):
-                raise unsupported(f"{where}.{key}")
-        out.append(Message(ROLES[role], text_of_parts(message.get("content"), f"{where}.content",
-                                                      allow_null=role == "assistant")))
-    call.fields["messages"] = out
+    called = set()
+    call.fields["messages"] = [_message(m, f"messages[{i}]", called)
+                               for i, m in enumerate(message_list(value))]
 
 
 def _stream_options(value, call):
@@ -76,19 +127,28 @@ def _max_tokens(name):
 
 
 def _response_format(value, call):
-    if value is None or value == {"type": "text"}:
+    if value is None:
         return
-    raise unsupported("response_format", "only {\"type\": \"text\"} is supported yet")
+    if not isinstance(value, dict):
+        raise bad("response_format", "must be an object with a type")
+    call.fields["response_format"] = response_format(value.get("type"), value.get("json_schema"),
+                                                     "response_format")
 
 
 def _tools(value, call):
-    if value not in (None, []):
-        raise unsupported("tools", "tool calling is not supported yet")
+    if value is None:
+        return
+    tools = []
+    for at, kind, tool in typed_items(value, "tools", "tools"):
+        if kind != "function" or not isinstance(tool.get("function"), dict):
+            raise unsupported(at, "only function tools are supported")
+        tools.append(function_tool(tool["function"], f"{at}.function"))
+    call.fields["tools"] = tools or None
 
 
 def _tool_choice(value, call):
-    if value not in (None, "none", "auto"):
-        raise unsupported("tool_choice", "tool calling is not supported yet")
+    call.fields["tool_choice"] = tool_choice(value, "tool_choice",
+                                             lambda v: (v.get("function") or {}).get("name"))
 
 
 FIELDS = Fields({
@@ -118,16 +178,29 @@ def parse(body):
 def usage_body(usage):
     """OpenAI's usage object from the gateway's usage dict (the row's counts)."""
     prompt, completion = usage.get("inputTokens", 0), usage.get("outputTokens", 0)
-    return {"prompt_tokens": prompt, "completion_tokens": completion,
-            "total_tokens": prompt + completion}
+    body = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    if "cacheReadTokens" in usage:
+        body["prompt_tokens_details"] = {"cached_tokens": usage["cacheReadTokens"]}
+    if "reasoningTokens" in usage:
+        body["completion_tokens_details"] = {"reasoning_tokens": usage["reasoningTokens"]}
+    return body
 
 
-def completion_body(call_id, created, model, completion, usage):
+def tool_call_body(call):
+    return {"id": call["id"], "type": "function",
+            "function": {"name": call["name"], "arguments": arguments_text(call)}}
+
+
+def completion_body(call_id, created, model, completion, usage, tool_calls):
+    """OpenAI's chat.completion; `tool_calls` are the API's tool-call dicts (gateway/chat.py)."""
+    message = {"role": "assistant", "content": completion.content or (None if tool_calls else ""),
+               "refusal": None}
+    if tool_calls:
+        message["tool_calls"] = [tool_call_body(call) for call in tool_calls]
     return {
         "id": f"chatcmpl-{call_id}", "object": "chat.completion", "created": created, "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": completion.content,
-                                             "refusal": None},
-                     "logprobs": None, "finish_reason": completion.finish_reason or "stop"}],
+        "choices": [{"index": 0, "message": message, "logprobs": None,
+                     "finish_reason": completion.finish_reason or "stop"}],
         "usage": usage_body(usage),
     }
 
@@ -152,6 +225,15 @@ def stream_frames(events, call_id, created, model, include_usage):
         if kind == "content_block_delta":
             yield _frame(head + '[{"index":0,"delta":{"content":' + json.dumps(event["delta"]["text"])
                          + "}" + tail)
+        elif kind == "tool_call_delta":
+            piece = {"index": event["index"]}
+            if event.get("id") or event.get("name"):
+                piece.update(id=event.get("id") or f"call_{call_id}_{event['index']}", type="function")
+                piece["function"] = {"name": event.get("name") or "", "arguments": event["arguments"]}
+            else:
+                piece["function"] = {"arguments": event["arguments"]}
+            yield _frame(head + '[{"index":0,"delta":{"tool_calls":[' + json.dumps(piece, separators=(",", ":"))
+                         + "]}" + tail)
         elif kind == "message_start":
             yield _frame(head + '[{"index":0,"delta":{"role":"assistant","content":""}' + tail)
         elif kind == "message_stop":

@@ -7,11 +7,10 @@ from flask import Blueprint, current_app, request
 
 from inference_gateway import errors
 from inference_gateway.compat import common
-from inference_gateway.compat.openai import chat, media
+from inference_gateway.compat.openai import chat, media, responses
 from inference_gateway.compat.openai.errors import render
 from inference_gateway.gateway import model_sync
 from inference_gateway.web.calls import keep_response, logged_call, open_adapter
-from inference_gateway.gateway.chat import complete, open_stream
 from inference_gateway.store.request_log import capture_body
 from inference_gateway.types import TranscribeRequest
 from inference_gateway.web.audio import filename_for
@@ -24,21 +23,26 @@ common.install(bp, render)
 
 @bp.post("/chat/completions")
 def chat_completions():
-    body = json_body()
-    endpoint = "openai_chat_stream" if body.get("stream") is True else "openai_chat"
-    with logged_call(endpoint, body) as record:
-        call = chat.parse(body)
-        provider, model, adapter = open_adapter(record, call.model, None)
-        req = call.request(model)
-        created = int(time.time())
-        if call.stream:
-            stream = open_stream(record, provider.name, adapter, req)
-        else:
-            completion = complete(record, adapter, req)
-            return common.json_reply(keep_response(record, chat.completion_body(
-                record.id, created, call.model, completion, record.usage_dict())))
-    frames = chat.stream_frames(stream, record.id, created, call.model, call.include_usage)
-    return common.stream_response(frames, stream)
+    created = int(time.time())
+    return common.chat_call(
+        json_body(), "openai_chat", chat.parse,
+        lambda record, call, completion, calls: chat.completion_body(
+            record.id, created, call.model, completion, record.usage_dict(), calls),
+        lambda record, call, stream: chat.stream_frames(
+            stream, record.id, created, call.model, call.include_usage))
+
+
+@bp.post("/responses")
+def create_response():
+    created = int(time.time())
+    return common.chat_call(
+        json_body(), "openai_responses", responses.parse,
+        lambda record, call, completion, calls: responses.response_body(
+            f"resp_{record.id}", created, call.model, call, "completed",
+            responses.output_items(record.id, completion, calls), record.usage_dict(),
+            completion.finish_reason),
+        lambda record, call, stream: responses.ResponseEvents(
+            record.id, created, call.model, call).frames(stream))
 
 
 @bp.get("/models")
