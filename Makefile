@@ -8,7 +8,7 @@ NGINX_PORT ?= 8080
 # setuptools prints a warning block on every editable install; it says nothing about this project.
 PIP_INSTALL := PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip install -q
 
-.PHONY: install install-test install-prism run serve nginx prune test lint bench bench-smoke install-bench clean
+.PHONY: install install-test install-prism run serve nginx prune test lint bench bench-smoke install-bench install-litellm bench-litellm clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,21 @@ bench: install-bench
 # The same harness, small: every scenario once, in under a minute (CI keeps it working).
 bench-smoke: install-bench
 	$(BIN)/python bench/run.py --smoke $(BENCH_ARGS)
+
+# LiteLLM's proxy, latest release on PyPI, in a venv of its own (var/: outside bench/, which is
+# linted, and never mixed with the gateway's dependencies). Only bench-litellm needs it.
+LITELLM_VENV ?= var/litellm-venv
+
+install-litellm:
+	@test -x $(LITELLM_VENV)/bin/python || $(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/pip install -q --upgrade pip
+	$(LITELLM_VENV)/bin/pip install -q --upgrade 'litellm[proxy]'
+
+# The gateway's /v1/chat/completions side by side with LiteLLM's proxy (same fake upstream, load
+# and worker count): CPU per call, requests/s at c=64, p50 added latency, PSS, stream chunk pacing.
+# Several minutes; writes bench/results/litellm.md. BENCH_ARGS adds options (--workers N, --smoke).
+bench-litellm: install-bench install-litellm
+	$(BIN)/python bench/litellm_compare.py --litellm $(LITELLM_VENV)/bin/litellm $(BENCH_ARGS)
 
 install-bench: $(VENV)/.installed-bench
 

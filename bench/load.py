@@ -119,10 +119,11 @@ class Connection:
         return b"".join(body)
 
 
-def build_request(url, body, keep_alive):
+def build_request(url, body, keep_alive, key=None):
     path = url.path or "/"
+    auth = f"Authorization: Bearer {key}\r\n" if key else ""
     return (f"POST {path} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: application/json\r\n"
-            f"Accept: */*\r\nContent-Length: {len(body)}\r\n"
+            f"Accept: */*\r\n{auth}Content-Length: {len(body)}\r\n"
             f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n").encode() + body
 
 
@@ -223,13 +224,13 @@ def ms(value):
     return None if value is None else round(value * 1000, 3)
 
 
-def run(mode, url, body, concurrency, requests, max_seconds, chunks=0, warmup=0):
+def run(mode, url, body, concurrency, requests, max_seconds, chunks=0, warmup=0, key=None):
     url = urlparse(url)
     if warmup:
-        run_workers(mode, url, body, min(concurrency, 8), warmup, max_seconds, chunks, Stats())
+        run_workers(mode, url, body, min(concurrency, 8), warmup, max_seconds, chunks, Stats(), key)
     stats = Stats()
     cpu0, t0 = cpu_seconds(), time.perf_counter()
-    run_workers(mode, url, body, concurrency, requests, max_seconds, chunks, stats)
+    run_workers(mode, url, body, concurrency, requests, max_seconds, chunks, stats, key)
     wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
     done = len(stats.latencies)
     report = {
@@ -251,8 +252,8 @@ def run(mode, url, body, concurrency, requests, max_seconds, chunks=0, warmup=0)
     return report
 
 
-def run_workers(mode, url, body, concurrency, requests, max_seconds, chunks, stats):
-    request = build_request(url, body, keep_alive=(mode == "chat"))
+def run_workers(mode, url, body, concurrency, requests, max_seconds, chunks, stats, key=None):
+    request = build_request(url, body, keep_alive=(mode == "chat"), key=key)
     todo = list(range(requests))
     deadline = time.monotonic() + max_seconds
     pool = Pool(concurrency)
@@ -279,9 +280,10 @@ def main(argv=None):
     parser.add_argument("--max-seconds", type=float, default=60, help="stop starting new calls after this")
     parser.add_argument("--chunks", type=int, default=0, help="stamped chunks each stream should carry")
     parser.add_argument("--warmup", type=int, default=0, help="uncounted calls first")
+    parser.add_argument("--key", help="sent as Authorization: Bearer (bench/litellm_compare.py)")
     args = parser.parse_args(argv)
     report = run(args.mode, args.url, args.body.encode(), args.concurrency, args.requests, args.max_seconds,
-                 args.chunks, args.warmup)
+                 args.chunks, args.warmup, args.key)
     json.dump(report, sys.stdout)
     sys.stdout.write("\n")
 

@@ -36,8 +36,8 @@ class Server:
             try:
                 requests.get(self.url + self.ready_path, timeout=2)
                 return self
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or too busy starting to answer in time
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 with open(self.log_path) as log:
                     raise RuntimeError(f"{self.name} did not start:\n{log.read()[-3000:]}")

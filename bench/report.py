@@ -64,6 +64,11 @@ def target_rows(results, usage, gateway="gateway"):
         rows.append(("1b. chat latency p50 (c=1)", f"{fmt(gw, 3)} ms (+{fmt(gw - direct, 3)} vs direct)",
                      f"{fmt(pt, 3)} ms (+{fmt(pt - direct, 3)})", shown, "<= +1 ms",
                      verdict(diff <= 1.0)))
+    if ("chat c1 v1", gateway) in results:
+        gw, pt = get("chat c1 v1", "gateway", "cpu_ms_per_unit"), get("chat c1 v1", "passthrough", "cpu_ms_per_unit")
+        r, shown = compared(results, "chat c1 v1", "cpu_ratio")
+        rows.append(("1c. /v1/chat/completions CPU per request (c=1)", f"{fmt(gw, 3)} ms", f"{fmt(pt, 3)} ms",
+                     shown, "<= 1.3x", verdict(r <= 1.3)))
     for name, label in (("chat c64 l0", "2a. throughput c=64, upstream 0 ms"),
                         ("chat c64 l50", "2b. throughput c=64, upstream 50 ms")):
         if (name, gateway) in results:

@@ -34,8 +34,10 @@ class Scenario:
     target that many times in turn, so each gateway slice has a pass-through slice next to it."""
 
     def __init__(self, name, mode, model, concurrency, requests, chunks=0, max_seconds=60, warmup=0, reps=None,
-                 pairs=1):
+                 pairs=1, surface="native"):
         self.name, self.mode, self.model, self.reps = name, mode, model, reps
+        # "openai": the gateway is called on its OpenAI-compatible /v1/chat/completions instead.
+        self.surface = surface
         self.concurrency, self.requests, self.chunks = concurrency, requests, chunks
         self.max_seconds, self.warmup, self.pairs = max_seconds, warmup, pairs
 
@@ -44,6 +46,7 @@ def scenarios(smoke):
     """The issue's workloads; --smoke shrinks each one so the whole run fits in CI's minute."""
     if smoke:
         return [Scenario("chat c1", "chat", "l0", 1, 100, warmup=50, pairs=2),
+                Scenario("chat c1 v1", "chat", "l0", 1, 100, warmup=50, pairs=2, surface="openai"),
                 Scenario("chat c64 l0", "chat", "l0", 64, 600, warmup=50),
                 Scenario("chat c64 l50", "chat", "l50", 64, 400),
                 Scenario("stream light", "stream", "n20.i10", 16, 32, chunks=20),
@@ -52,6 +55,7 @@ def scenarios(smoke):
     # CPU a request costs drifts by a third within minutes, and a ratio of two slices run seconds
     # apart drifts far less than one of runs a minute apart.
     return [Scenario("chat c1", "chat", "l0", 1, 500, warmup=200, pairs=5),
+            Scenario("chat c1 v1", "chat", "l0", 1, 500, warmup=200, pairs=5, surface="openai"),
             Scenario("chat c64 l0", "chat", "l0", 64, 1500, warmup=200, pairs=3),
             Scenario("chat c64 l50", "chat", "l50", 64, 1000, pairs=3),
             Scenario("stream light", "stream", "n20.i10", 16, 160, chunks=20),
@@ -79,6 +83,10 @@ class Formats:
 
     def gateway_body(self, model):
         return {"model": f"bench-{self.kind}/{model}", "messages": PROMPT, "maxTokens": 64}
+
+    def compat_body(self, model):
+        """The same call in OpenAI's format, for the gateway's /v1/chat/completions."""
+        return {"model": f"bench-{self.kind}/{model}", "messages": PROMPT, "max_tokens": 64}
 
 
 class Stack:
@@ -123,6 +131,8 @@ class Stack:
         if target == "passthrough":
             return (self.passthrough.url + ("/chat/stream" if stream else "/chat"),
                     self.fmt.upstream_body(scenario.model, stream))
+        if scenario.surface == "openai":
+            return self.by_target[target].url + "/v1/chat/completions", self.fmt.compat_body(scenario.model)
         return (self.by_target[target].url + "/api/v1/inference" + ("/chat/stream" if stream else "/chat"),
                 self.fmt.gateway_body(scenario.model))
 
@@ -142,11 +152,12 @@ class Stack:
         return result
 
 
-def load(scenario, url, body, concurrency, requests):
+def load(scenario, url, body, concurrency, requests, key=None):
     """Run bench/load.py in its own process (it must not share a core's GIL with the meter)."""
     return run_json("load.py", [scenario.mode, "--url", url, "--body", json.dumps(body),
                                 "--concurrency", str(concurrency), "--requests", str(requests),
-                                "--chunks", str(scenario.chunks), "--max-seconds", str(scenario.max_seconds)],
+                                "--chunks", str(scenario.chunks), "--max-seconds", str(scenario.max_seconds)]
+                    + (["--key", key] if key else []),
                     timeout=scenario.max_seconds + 120, what=f"on {url} ({scenario.name})")
 
 
