@@ -102,8 +102,12 @@ def read_response(sock, timeout=10):
     return data
 
 
-@pytest.mark.parametrize("framing", ["content-length", "chunked"])
-def test_a_body_that_does_not_arrive_in_time_is_408_and_the_connection_closed(gateway, up, framing):
+@pytest.mark.parametrize("framing,worker", [("content-length", "gevent"), ("chunked", "gevent"),
+                                            ("content-length", "gthread")])
+def test_a_body_that_does_not_arrive_in_time_is_408_and_the_connection_closed(start_gunicorn, up, framing, worker):
+    gateway = start_gunicorn(REQUEST_BODY_TIMEOUT="1.5", WORKER_CLASS=worker)
+    register_openai(gateway.url, up)
+    up.reset()
     sock = socket.create_connection(("127.0.0.1", gateway.port))
     length = "Content-Length: 100000" if framing == "content-length" else "Transfer-Encoding: chunked"
     sock.sendall(f"POST {P}/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{length}\r\n\r\n".encode())
