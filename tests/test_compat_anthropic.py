@@ -4,7 +4,7 @@ import anthropic
 import pytest
 import requests
 
-from .compat_server import ANSWER, FAKE_KIND, GATEWAY_KEY, KINDS, MODELS, PROMPT, run_gateway
+from .compat_server import ADMIN_KEY, ANSWER, FAKE_KIND, GATEWAY_KEY, KINDS, MODELS, PROMPT, run_gateway
 from .fake_upstream import SSE, Reply
 
 
@@ -143,3 +143,15 @@ def test_failure_after_the_stream_started_is_an_error_event(client, gateway, up)
     assert seen == ["Hel", "Hel"]
     assert caught.value.body["error"]["type"] == "api_error"
     assert gateway.rows("anthropic_messages_stream")[0]["status"] == "error"
+
+
+def test_models_in_anthropics_format(client, gateway):
+    gateway.native("POST", "/models/sync", key=ADMIN_KEY, json={"provider": "anthropic"})
+    models = client.models.list()
+    ids = [m.id for m in models.data]
+    assert "claude-sonnet-4-20250514" in ids and len(ids) == len(set(ids))
+    assert all(m.type == "model" and m.display_name and m.created_at for m in models.data)
+    assert client.models.retrieve("claude-sonnet-4-20250514").id == "claude-sonnet-4-20250514"
+    with pytest.raises(anthropic.NotFoundError) as caught:
+        client.models.retrieve("no-such-model")
+    assert caught.value.body["error"]["type"] == "not_found_error"

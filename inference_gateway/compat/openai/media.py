@@ -150,15 +150,17 @@ def transcription_body(result, usage):
     return body
 
 
-def models_body(rows):
-    """The synced models, each id once (the first provider to list it owns it), oldest first."""
-    seen, data = set(), []
+def unique_rows(rows):
+    """The synced models, each id once (the first provider to list it owns it), in listing order."""
+    seen = set()
     for row in rows:
-        if row.model_id in seen:
-            continue
-        seen.add(row.model_id)
-        data.append(model_body(row))
-    return {"object": "list", "data": data}
+        if row.model_id not in seen:
+            seen.add(row.model_id)
+            yield row
+
+
+def models_body(rows):
+    return {"object": "list", "data": [model_body(row) for row in unique_rows(rows)]}
 
 
 def model_body(row):

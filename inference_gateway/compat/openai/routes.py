@@ -9,7 +9,6 @@ from inference_gateway import errors
 from inference_gateway.compat import common
 from inference_gateway.compat.openai import chat, media, responses
 from inference_gateway.compat.openai.errors import render
-from inference_gateway.gateway import model_sync
 from inference_gateway.web.calls import keep_response, logged_call, open_adapter
 from inference_gateway.store.request_log import capture_body
 from inference_gateway.types import TranscribeRequest
@@ -43,20 +42,6 @@ def create_response():
             completion.finish_reason),
         lambda record, call, stream: responses.ResponseEvents(
             record.id, created, call.model, call).frames(stream))
-
-
-@bp.get("/models")
-def list_models():
-    return common.json_reply(media.models_body(model_sync.list_models()))
-
-
-@bp.get("/models/<path:model_id>")
-def get_model(model_id):
-    for row in model_sync.list_models():
-        if row.model_id == model_id:
-            return common.json_reply(media.model_body(row))
-    raise errors.GatewayError(f"the model '{model_id}' does not exist", status=404,
-                              code=errors.NO_PROVIDER)
 
 
 @contextmanager
