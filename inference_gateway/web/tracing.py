@@ -110,7 +110,7 @@ def call_attributes(record):
     attributes = genai_attributes(record, adapter.config.type if adapter is not None else None)
     attributes.update({"gen_ai.usage.input_tokens": record.input_tokens,
                        "gen_ai.usage.output_tokens": record.output_tokens,
-                       "inference_gateway.request_id": record.id})
+                       "inference_gateway.request_id": record.public_id})
     if record.response_model:
         attributes["gen_ai.response.model"] = record.response_model
     if record.finish_reason:
