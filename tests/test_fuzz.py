@@ -55,8 +55,13 @@ def schemathesis(url, phases, tmp_path, *extra):
 
 
 def test_schemathesis_finds_nothing(start_gunicorn, up, tmp_path):
+    # The fuzzer registers providers of its own, with the types' real default URLs or any URL it
+    # draws: every provider call that is not to this machine goes to a proxy port nothing listens
+    # on (a 502), so the run never reaches another host.
+    dead_proxy = "http://127.0.0.1:9"
     server = start_gunicorn(GATEWAY_ADMIN_KEYS=ADMIN, FUZZ_PROVIDER_KEY="sk-fuzz", WEB_CONCURRENCY="2",
-                            UPSTREAM_MAX_RETRIES="0")
+                            UPSTREAM_MAX_RETRIES="0", HTTPS_PROXY=dead_proxy, HTTP_PROXY=dead_proxy,
+                            ALL_PROXY=dead_proxy, NO_PROXY="127.0.0.1,localhost")
     register_providers(server.url, up)
     # Not the coverage phase: schemathesis 4.32 errors inside its own case generator there now and
     # then (a KeyError from linecache, "AST constructor recursion depth mismatch"), before any request.

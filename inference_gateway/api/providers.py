@@ -26,7 +26,9 @@ def list_providers():
               name: (f"providers_{view}_{method}", {"id_or_name": "$response.body#/data/id"})
               for name, view, method in (("GetProvider", "get_provider", "get"),
                                          ("UpdateProvider", "update_provider", "put"),
-                                         ("DeleteProvider", "delete_provider", "delete"))})
+                                         ("DeleteProvider", "delete_provider", "delete"))} | {
+              "ListItsModels": ("models_list_models_get", {"query.provider": "$response.body#/data/id"}),
+              "ItsUsage": ("usage_get_usage_get", {"query.provider": "$response.body#/data/id"})})
 def create_provider():
     data = provider_schema.load(json_body())
     return ok(provider_store.to_dict(provider_store.create(data)), 201)
