@@ -40,9 +40,12 @@ def sync(api, provider):
 
 
 def synced(api, provider=None):
-    status, body = api.get("/models", query_string={"provider": provider} if provider else None)
+    """Every synced model (of `provider`), in one page."""
+    query = {"limit": 1000, **({"provider": provider} if provider else {})}
+    status, body = api.get("/models", query_string=query)
     assert status == 200, body
-    return body["data"]
+    assert body["data"]["nextCursor"] is None
+    return body["data"]["models"]
 
 
 def stored(app):
@@ -302,6 +305,38 @@ def test_listing_filters_by_provider_id_or_name(api, up, registered):
     llama = everything[-1]
     assert set(llama) == {"id", "providerId", "provider", "modelId", "displayName", "capabilities", "syncedAt"}
     assert (llama["modelId"], llama["displayName"], llama["capabilities"]) == ("qwen2.5", None, ["chat"])
+
+
+def test_listing_pages_like_usage(api, up, registered):
+    sync(api, "openai")
+    sync(api, "local")
+    everything, pages, cursor = synced(api), [], None
+    while True:
+        status, body = api.get("/models", query_string={"limit": 4, **({"cursor": cursor} if cursor else {})})
+        assert status == 200, body
+        pages.append(body["data"]["models"])
+        cursor = body["data"]["nextCursor"]
+        if cursor is None:
+            break
+    assert [len(page) for page in pages] == [4, 4, 3]
+    assert [m for page in pages for m in page] == everything
+    status, body = api.get("/models")  # 50 unless told
+    assert len(body["data"]["models"]) == 11 and body["data"]["nextCursor"] is None
+    for query, says in [({"limit": 0}, "limit: must be between 1 and 1000"), ({"cursor": "nope"}, "cursor: is not a cursor")]:
+        status, body = api.get("/models", query_string=query)
+        assert status == 400 and says in body["error"]["message"], body
+
+
+def test_a_provider_listing_more_than_max_synced_models_is_a_502_and_stores_nothing(app, api, up, registered):
+    sync(api, "local")
+    before = stored(app)
+    app.config["MAX_SYNCED_MODELS"] = 5
+    status, body = sync(api, "openai")  # lists 9
+    assert status == 502 and body["error"]["code"] == "UPSTREAM_ERROR"
+    assert "more than 5 models" in body["error"]["message"] and "MAX_SYNCED_MODELS" in body["error"]["message"]
+    assert stored(app) == before
+    app.config["MAX_SYNCED_MODELS"] = 9
+    assert sync(api, "openai")[0] == 200
 
 
 def test_listing_rejects_unknown_parameters(api):

@@ -1,5 +1,5 @@
 """Models resource: sync a provider's list, and list what is synced."""
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 
 from inference_gateway import errors
 from inference_gateway.gateway import model_sync
@@ -7,8 +7,8 @@ from inference_gateway.store import provider_store
 from inference_gateway.web.auth import admin_required
 from inference_gateway.web.envelope import ok
 from inference_gateway.web.openapi import UPSTREAM_ERRORS, describe
-from inference_gateway.api.replies import ModelReply, SyncReply
-from inference_gateway.api.schemas import ProviderRefSchema, listing_filter, sync_target
+from inference_gateway.api.replies import ModelPageReply, SyncReply
+from inference_gateway.api.schemas import ModelListSchema, ProviderRefSchema, model_list_schema, sync_target
 from inference_gateway.api.calls import keep_response, logged_call, provider_settings
 from inference_gateway.web.body import json_body
 
@@ -34,14 +34,17 @@ def sync_models():
         provider = provider_store.get(sync_target(body, request.args))
         record.set_provider(provider, None)
         record.adapter = provider_store.adapter_for(provider, provider_settings())
-        result = model_sync.sync(provider, record.adapter)
+        result = model_sync.sync(provider, record.adapter, current_app.config["MAX_SYNCED_MODELS"])
         return ok(keep_response(record, model_sync.result_dict(result)))
 
 
 @bp.get("/models")
-@describe("List synced models", query=ProviderRefSchema, reply=ModelReply, many=True,
-          errors=[(404, errors.NOT_FOUND)])
+@describe("List synced models, a page at a time", query=ModelListSchema, reply=ModelPageReply,
+          errors=[(404, errors.NOT_FOUND)],
+          description="`limit` models (50 unless given, at most 1000) after `cursor`, the previous page's "
+                      "nextCursor (null on the last page), as /usage pages its rows.")
 def list_models():
-    ref = listing_filter(request.args)
-    provider = provider_store.get(ref) if ref else None
-    return ok([model_sync.to_dict(row) for row in model_sync.list_models(provider)])
+    query = model_list_schema.load(request.args.to_dict())
+    provider = provider_store.get(query["provider"]) if query.get("provider") else None
+    rows, next_cursor = model_sync.page(provider, query["limit"], query.get("cursor"))
+    return ok({"models": [model_sync.to_dict(row) for row in rows], "nextCursor": next_cursor})

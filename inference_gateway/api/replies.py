@@ -49,6 +49,11 @@ class ModelReply(Reply):
     syncedAt = timestamp(required=True)
 
 
+class ModelPageReply(Reply):
+    models = fields.List(fields.Nested(ModelReply), required=True)
+    nextCursor = maybe()
+
+
 class SyncReply(Reply):
     provider = text()
     providerId = text()

@@ -4,6 +4,7 @@ import binascii
 
 from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
+from inference_gateway.gateway import model_sync
 from inference_gateway.providers import PROVIDER_TYPES, TYPE_ALIASES
 from inference_gateway.web.strict import StrictSchema
 
@@ -400,6 +401,23 @@ def sync_target(body, args):
     return ref
 
 
-def listing_filter(args):
-    """The provider id or name the listing is filtered by, or None for every provider."""
-    return provider_ref_schema.load(args.to_dict()).get("provider")
+class ModelCursor(fields.Field):
+    openapi = {"type": "string", "description": "the previous page's nextCursor"}
+    default_error_messages = {"invalid": "is not a cursor this API returned; pass the previous page's "
+                                         "nextCursor unchanged, with the same provider"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return model_sync.decode_cursor(str(value))
+        except ValueError:
+            raise self.make_error("invalid") from None
+
+
+class ModelListSchema(ProviderRefSchema):
+    """The listing's query: an optional provider, and a page of it as /usage pages its rows."""
+    limit = fields.Integer(load_default=50, validate=validate.Range(
+        min=1, max=1000, error="must be between {min} and {max}"))
+    cursor = ModelCursor()
+
+
+model_list_schema = ModelListSchema()

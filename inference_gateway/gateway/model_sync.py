@@ -1,7 +1,11 @@
 """Synced models: make a provider's rows match its upstream listing in one transaction, and list them."""
+import base64
+import bisect
+import json
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 from peewee import SqliteDatabase, chunked
 
@@ -31,11 +35,17 @@ class SyncResult:
     models: list
 
 
-def listed_models(provider, adapter):
-    """The upstream's whole list as {model id: ModelInfo}, every page; repeats and unstorable ids left out."""
+def listed_models(provider, adapter, max_models):
+    """The upstream's whole list as {model id: ModelInfo}, every page; repeats and unstorable ids left
+    out. More than `max_models` is a 502 (read no further): a provider's list is stored and listed
+    whole, so its size must not be the provider's choice."""
     prefix = API_PREFIX.get(provider.type, "")
     listed = {}
     for info in adapter.list_models():
+        if len(listed) >= max_models and info.model_id not in listed and prefix + info.model_id not in listed:
+            raise errors.UpstreamError(
+                f"provider '{provider.name}' lists more than {max_models:,} models, the gateway's limit "
+                "(MAX_SYNCED_MODELS); nothing was stored")
         model_id = info.model_id if info.model_id.startswith(prefix) else prefix + info.model_id
         if len(model_id) > MODEL_ID_MAX:
             log.warning("provider %s lists a model id longer than %d characters; skipped: %.80s...",
@@ -64,13 +74,13 @@ def _row(provider, model_id, info, row_id, now):
             "capabilities": ",".join(info.capabilities or []), "synced_at": now}
 
 
-def sync(provider, adapter):
+def sync(provider, adapter, max_models):
     """Fetch the provider's whole list, then upsert it and delete what it no longer lists, in one
     transaction: a failure anywhere (upstream, page, database) leaves the table as it was."""
     # The listing may take many pages: give the pooled connection back while waiting on them
     # (the transaction below takes one again).
     release()
-    listed = listed_models(provider, adapter)
+    listed = listed_models(provider, adapter, max_models)
     now = utcnow()
     with _holding(provider):
         existing = dict(ProviderModel.select(ProviderModel.model_id, ProviderModel.id)
@@ -98,6 +108,35 @@ def list_models(provider=None):
         query = query.where(ProviderModel.provider == provider.id)
     # Sorted here: SQLite and PostgreSQL collate ids like `gpt-4o-mini` differently.
     return sorted(query, key=lambda row: (row.provider.created, row.provider.id, row.model_id))
+
+
+def _key(row):
+    return row.provider.created, row.provider.id, row.model_id
+
+
+def page(provider, limit, after=None):
+    """(`limit` synced models after the cursor `after`, in list_models' order; the next page's cursor or
+    None). The list is at most MAX_SYNCED_MODELS a provider, so it is ordered here, as list_models does."""
+    rows = list_models(provider)
+    start = bisect.bisect_right([_key(row) for row in rows], after) if after is not None else 0
+    chosen = rows[start:start + limit]
+    more = start + limit < len(rows)
+    return chosen, encode_cursor(_key(chosen[-1])) if more and chosen else None
+
+
+def encode_cursor(key):
+    created, provider_id, model_id = key
+    raw = json.dumps([created.isoformat(), provider_id, model_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(value):
+    """The key a cursor names; ValueError when it is not one encode_cursor made."""
+    try:
+        created, provider_id, model_id = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+        return datetime.fromisoformat(created), str(provider_id), str(model_id)
+    except (TypeError, ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("not a models cursor") from exc
 
 
 def to_dict(row):

@@ -43,8 +43,10 @@ class CallRecord:
     stream: bool = False
     error_code: Optional[str] = None
     error_message: Optional[str] = None
-    # Time spent waiting on the upstream; total minus this is the gateway's own overhead.
+    # Time spent waiting on the upstream (a stream's: blocked on its reads); the wall time minus
+    # this is the gateway's own overhead, the one figure the header, the access log and /metrics show.
     upstream_ms: float = 0.0
+    overhead_ms: Optional[float] = None
     request_body: Optional[str] = None
     response_body: Optional[str] = None
     # The X-Request-Id of the HTTP call this one answers (None for a WebSocket frame's call).
@@ -86,9 +88,11 @@ class CallRecord:
             self.ttft_ms = int((time.perf_counter() - self.started) * 1000)
 
     def finish(self):
-        self.duration_ms = int((time.perf_counter() - self.started) * 1000)
+        wall_ms = (time.perf_counter() - self.started) * 1000
+        self.duration_ms = int(wall_ms)
         if self.adapter is not None:
             self.upstream_ms = self.adapter.upstream_seconds * 1000.0
+        self.overhead_ms = max(0.0, wall_ms - self.upstream_ms)
 
     def usage_dict(self):
         """The call's token counts as the API shows them (the details only when reported)."""

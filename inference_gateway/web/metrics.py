@@ -62,7 +62,7 @@ class Metrics:
         upstream_s = max(0.0, record.upstream_ms) / 1000.0
         if record.provider_name:
             self.child(self.upstream, record.endpoint, provider).observe(upstream_s)
-        self.child(self.overhead, record.endpoint).observe(max(0.0, record.duration_ms / 1000.0 - upstream_s))
+        self.child(self.overhead, record.endpoint).observe(record.overhead_ms / 1000.0)
         if record.input_tokens:
             self.child(self.input_tokens, provider).inc(record.input_tokens)
         if record.output_tokens:
@@ -102,13 +102,30 @@ def multiprocess():
 
 
 def exposition():
-    """(body, content type) for a scrape: every worker's values in multiprocess mode."""
+    """(body, content type) for a scrape: every worker's values in multiprocess mode, and every
+    family declared even before its first sample (a fresh instance's first scrape, which the
+    multiprocess collector would leave empty: it only reads the values workers have written)."""
     if multiprocess():
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
     else:
         registry = get().registry
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    body = generate_latest(registry)
+    missing = [lines for name, lines in _declarations() if b"# TYPE " + name + b" " not in body]
+    return body + b"".join(missing), CONTENT_TYPE_LATEST
+
+
+_declared = None
+
+
+def _declarations():
+    """[(name, its '# HELP' and '# TYPE' lines)] of every family, from a registry with no samples."""
+    global _declared
+    if _declared is None:
+        text = generate_latest(Metrics(CollectorRegistry(auto_describe=True)).registry)
+        blocks = (b"# HELP " + block for block in text.split(b"# HELP ") if block)
+        _declared = [(block.split(b"\n# TYPE ", 1)[1].split(b" ", 1)[0], block) for block in blocks]
+    return _declared
 
 
 def init_app(app):

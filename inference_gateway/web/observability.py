@@ -24,9 +24,11 @@ def request_id_from(headers):
 
 
 def overhead_ms(total_ms, record):
-    """Total time minus the time the call (if any) spent waiting on the upstream."""
-    upstream = record.upstream_ms if record is not None else 0.0
-    return max(0.0, total_ms - upstream)
+    """The call's own figure once its row is written (the one the log line and /metrics show: its
+    wall time minus its upstream wait); for a request without a call, its total time."""
+    if record is not None and record.overhead_ms is not None:
+        return record.overhead_ms
+    return max(0.0, total_ms - (record.upstream_ms if record is not None else 0.0))
 
 
 def request_fields(request_id, status, duration_ms, record):
@@ -37,8 +39,13 @@ def request_fields(request_id, status, duration_ms, record):
     if record is not None:
         fields.update(provider=record.provider_name, model=record.model, call_id=record.id,
                       call_status=record.status, upstream_ms=round(record.upstream_ms, 1),
+                      overhead_ms=_rounded(record.overhead_ms),
                       input_tokens=record.input_tokens, output_tokens=record.output_tokens)
     return fields
+
+
+def _rounded(ms):
+    return None if ms is None else round(ms, 1)
 
 
 def log_request(fields):
@@ -69,6 +76,7 @@ def _finish(response):
         fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
         if record is not None:
             fields.update(call_status=record.status, upstream_ms=round(record.upstream_ms, 1),
+                          overhead_ms=_rounded(record.overhead_ms),
                           input_tokens=record.input_tokens, output_tokens=record.output_tokens)
         log_request(fields)
 
