@@ -401,14 +401,19 @@ def sync_target(body, args):
     return ref
 
 
-class ModelCursor(fields.Field):
+class Cursor(fields.Field):
+    """A page's `cursor`: the previous page's nextCursor, read by `decode` (ValueError if not one)."""
     openapi = {"type": "string", "description": "the previous page's nextCursor"}
     default_error_messages = {"invalid": "is not a cursor this API returned; pass the previous page's "
-                                         "nextCursor unchanged, with the same provider"}
+                                         "nextCursor unchanged, with the same filters"}
+
+    def __init__(self, decode, **kwargs):
+        super().__init__(**kwargs)
+        self.decode = decode
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
-            return model_sync.decode_cursor(str(value))
+            return self.decode(str(value))
         except ValueError:
             raise self.make_error("invalid") from None
 
@@ -417,7 +422,7 @@ class ModelListSchema(ProviderRefSchema):
     """The listing's query: an optional provider, and a page of it as /usage pages its rows."""
     limit = fields.Integer(load_default=50, validate=validate.Range(
         min=1, max=1000, error="must be between {min} and {max}"))
-    cursor = ModelCursor()
+    cursor = Cursor(model_sync.decode_cursor)
 
 
 model_list_schema = ModelListSchema()

@@ -11,6 +11,7 @@ from inference_gateway.web.envelope import ok
 from inference_gateway.web.strict import StrictSchema
 from inference_gateway.web.openapi import describe
 from inference_gateway.api.replies import RequestReply, UsageReply
+from inference_gateway.api.schemas import Cursor
 
 bp = Blueprint("usage", __name__)
 
@@ -40,18 +41,6 @@ class UtcTime(fields.Field):
         return parsed, bool(DATE_ONLY.match(text))
 
 
-class Cursor(fields.Field):
-    openapi = {"type": "string", "description": "the previous page's nextCursor"}
-    default_error_messages = {"invalid": "is not a cursor this API returned; pass the previous page's "
-                                         "nextCursor unchanged, with the same filters"}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            return usage.decode_cursor(str(value))
-        except ValueError:
-            raise self.make_error("invalid") from None
-
-
 class UsageQuerySchema(StrictSchema):
     provider = fields.String(validate=validate.Length(min=1, max=64))
     since = UtcTime()
@@ -61,7 +50,7 @@ class UsageQuerySchema(StrictSchema):
     status = fields.String(validate=validate.OneOf(usage.STATUSES, error="must be one of: {choices}"))
     limit = fields.Integer(load_default=50, validate=validate.Range(
         min=1, max=1000, error="must be between {min} and {max}"))
-    cursor = Cursor()
+    cursor = Cursor(usage.decode_cursor)
 
     @validates_schema
     def _range(self, data, **kwargs):
