@@ -21,11 +21,11 @@ def gateway(start_gunicorn, tmp_path):
     return start_gunicorn(f"sqlite:///{tmp_path}/metrics.db", LOG_LEVEL="info")
 
 
-def access_line(gateway, call_id):
+def access_line(gateway, request_id):
     """The call's access-log fields (a stream's line is written once its body is closed: wait for it)."""
     deadline = time.monotonic() + 5
     while True:
-        lines = [line for line in gateway.output().splitlines() if f"call_id={call_id}" in line]
+        lines = [line for line in gateway.output().splitlines() if f"request_id={request_id} " in line]
         if lines or time.monotonic() > deadline:
             [line] = lines
             return dict(re.findall(r"(\w+)=(\S+)", line))
