@@ -16,7 +16,7 @@ from inference_gateway.store.request_log import CallRecord
 
 from .fake_upstream import SSE, Reply
 from .helpers import log_rows, sse_events, sse_frames
-from .live import P, register_openai
+from .live import P, register_openai, stream_chat
 
 STREAM = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello"}]}
 
@@ -140,3 +140,15 @@ def test_an_oversized_sse_line_or_json_reply_is_a_502(app, client, up, registere
     resp = client.post(P + "/chat", json=STREAM)
     assert resp.status_code == 502 and "UPSTREAM_MAX_REPLY_BYTES" in resp.get_json()["error"]["message"]
     assert [row.http_status for row in log_rows(app)] == [502, 502]
+
+
+def test_a_stalled_upstream_ends_a_stream_with_upstream_timeout_under_gunicorn(start_gunicorn, up, db_url):
+    gateway = start_gunicorn(db_url, STREAM_IDLE_TIMEOUT="1", LOG_LEVEL="warning")
+    register_openai(gateway.url, up)
+    up.script("openai", SSE(openai_chunks(["a", "b", "c"]), stall_after=2, stall=5))
+    started = time.monotonic()
+    events = stream_chat(gateway.url)
+    assert time.monotonic() - started < 4  # not the 120 s read timeout
+    assert [e["type"] for e in events][-1] == "error" and events[-1]["error"]["code"] == "UPSTREAM_TIMEOUT"
+    [(_, status, code, _, _)] = wait_for(lambda: [r for r in table_rows(db_url) if r[1] != "in_progress"] or None)
+    assert (status, code) == ("error", "UPSTREAM_TIMEOUT")
