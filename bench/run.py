@@ -25,7 +25,7 @@ import procs
 import report
 
 TARGETS = ("direct", "passthrough", "gateway")
-KEY_VAR = "BENCH_UPSTREAM_KEY"
+KEY_VAR = "BENCH_UPSTREAM_API_KEY"  # matches the default PROVIDER_KEY_VARS (*_API_KEY)
 PROMPT = [{"role": "user", "content": "Write one sentence about foxes."}]
 
 

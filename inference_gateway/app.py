@@ -6,9 +6,9 @@ from flask import Flask
 from inference_gateway import api, cli, compat
 from inference_gateway.config import load_config
 from inference_gateway.providers import HttpSettings, ProviderSettings
-from inference_gateway.store import db, migrations, spool, stream_rows
+from inference_gateway.store import db, migrations, provider_store, spool, stream_rows
 from inference_gateway.store.resolve_cache import ResolveCache
-from inference_gateway.web import auth, body_limits, envelope, input_guard, logs, observability, tracing
+from inference_gateway.web import auth, body_limits, envelope, guards, input_guard, logs, observability, tracing
 
 
 def create_app(config=None):
@@ -37,7 +37,9 @@ def create_app(config=None):
             max_reply_bytes=settings["UPSTREAM_MAX_REPLY_BYTES"],
         ),
         anthropic_default_max_tokens=settings["ANTHROPIC_DEFAULT_MAX_TOKENS"],
+        key_vars=settings["PROVIDER_KEY_PATTERNS"],
     )
+    provider_store.configure(settings["PROVIDER_KEY_PATTERNS"])
 
     seconds = settings["PROVIDER_CACHE_SECONDS"]
     app.extensions["resolve_cache"] = ResolveCache(seconds) if seconds > 0 else None
@@ -48,6 +50,7 @@ def create_app(config=None):
     stream_rows.configure(settings["STREAM_CHECKPOINT_SECONDS"], settings["STREAM_ABANDONED_AFTER"])
     stream_rows.close_interrupted()  # rows of streams a dead worker left in progress
     db.release_all()
+    guards.init_app(app)
     auth.init_app(app)
     envelope.register(app)
     input_guard.init_app(app)

@@ -1,4 +1,6 @@
 """Settings: defaults, then the environment, then explicit overrides (tests pass these)."""
+import fnmatch
+import functools
 import os
 
 DEFAULT_DATA_DIR = "var"
@@ -12,6 +14,9 @@ SETTINGS = {
     "DATA_DIR": (DEFAULT_DATA_DIR, str),
     "GATEWAY_API_KEYS": ("", str),
     "GATEWAY_ADMIN_KEYS": ("", str),
+    "PROVIDER_KEY_VARS": ("*_API_KEY", str),
+    "MAX_HOPS": (3, int),
+    "ALLOWED_HOSTS": ("", str),
     "LOG_LEVEL": ("INFO", str),
     "LOG_FORMAT": ("text", str),
     "MAX_REQUEST_BYTES": (40 * 1024 * 1024, int),
@@ -47,6 +52,23 @@ SETTINGS = {
 
 TRUE = {"1", "true", "yes", "on"}
 
+# Variables no provider's envVar may name, whatever PROVIDER_KEY_VARS says: the gateway's own
+# settings (SETTINGS above, GATEWAY_*), and the rest of the README's configuration table.
+RESERVED_VARS = frozenset(SETTINGS) | {
+    "DATABASE_URL", "REDIS_URL", "HOST", "PORT", "BIND", "WORKER_CLASS", "WEB_CONCURRENCY",
+    "WORKER_CONNECTIONS", "THREADS", "TIMEOUT", "GRACEFUL_TIMEOUT", "KEEPALIVE", "FORWARDED_ALLOW_IPS",
+    "WORKER_TMP_DIR", "ACCESS_LOG", "ERROR_LOG", "CONTROL_SOCKET", "PROMETHEUS_MULTIPROC_DIR",
+    "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"}
+
+
+@functools.lru_cache(maxsize=1024)
+def key_var_allowed(name, patterns):
+    """May a provider's envVar name this variable? A glob of PROVIDER_KEY_VARS must match the whole
+    name, and the gateway's own settings are refused even then."""
+    if not name or name in RESERVED_VARS or name.upper().startswith("GATEWAY_"):
+        return False
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
 
 def _parse(value, parser):
     if parser == "bool":
@@ -76,6 +98,8 @@ def load_config(overrides=None, environ=None):
         config["DATABASE_URL"] = "sqlite:///" + os.path.join(config["DATA_DIR"], "inference_gateway.store.db")
     config["API_KEYS"] = split_list(config["GATEWAY_API_KEYS"])
     config["ADMIN_KEYS"] = split_list(config["GATEWAY_ADMIN_KEYS"])
+    config["PROVIDER_KEY_PATTERNS"] = tuple(split_list(config["PROVIDER_KEY_VARS"]))
+    config["ALLOWED_HOSTS_LIST"] = split_list(config["ALLOWED_HOSTS"])
     # Anything else a test passes (e.g. TESTING) is kept as given.
     for name, value in overrides.items():
         config.setdefault(name, value)

@@ -26,6 +26,48 @@ INTERRUPTED = "INTERRUPTED"
 LOOP_DETECTED = "LOOP_DETECTED"
 
 
+# Error messages returned, logged and kept in request-log rows are at most this long: upstream
+# bodies can be megabytes.
+MESSAGE_MAX = 2000
+TRUNCATED = " [truncated]"
+REDACTED = "[redacted]"
+# A secret shorter than this is not searched for: it would rewrite ordinary words of a message.
+SECRET_MIN = 6
+
+
+def cap(message, limit=MESSAGE_MAX):
+    """`message` cut to at most `limit` characters (ending in ' [truncated]' when cut)."""
+    if message is None or len(message) <= limit:
+        return message
+    return message[:limit - len(TRUNCATED)] + TRUNCATED
+
+
+def redact(text, *secrets):
+    """`text` with every occurrence of each secret (a provider key's value) replaced by [redacted]."""
+    for secret in secrets:
+        if secret and len(secret) >= SECRET_MIN and secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def clean(text, *secrets):
+    """Upstream text made fit to return, log and store: secrets redacted, then capped."""
+    return cap(redact(text, *secrets))
+
+
+def mask_url(url):
+    """A URL with any `user:password@` shown as `***@` (baseUrls may carry credentials)."""
+    if not url or "@" not in url:
+        return url
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, path = rest.partition("/")
+    if "@" not in netloc:
+        return url
+    return f"{scheme}://***@{netloc.rpartition('@')[2]}{slash}{path}"
+
+
 class GatewayError(Exception):
     """An error with an HTTP status, a stable code and a message a person can act on."""
 
@@ -33,6 +75,7 @@ class GatewayError(Exception):
     code = INTERNAL_ERROR
 
     def __init__(self, message, *, status=None, code=None, details=None, headers=None):
+        message = cap(message)
         super().__init__(message)
         self.message = message
         if status is not None:
@@ -114,6 +157,8 @@ class UpstreamFailure:
     message: str
     retry_after: Optional[float] = None
     retryable: Optional[bool] = None  # None: decide from the status
+
+
 class LoopDetected(GatewayError):
     status, code = 508, LOOP_DETECTED
 

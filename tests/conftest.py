@@ -71,7 +71,10 @@ def db_url(request, tmp_path):
 @pytest.fixture
 def app_config(db_url, tmp_path):
     """Overrides for create_app; tests may add to this before asking for `app`."""
+    # The tests' key variables are named *_TEST_KEY, *_HOT_KEY, K...: PROVIDER_KEY_VARS lets them
+    # through; tests/test_key_vars.py tests the default.
     return {"DATABASE_URL": db_url, "DATA_DIR": str(tmp_path), "TESTING": True, "GATEWAY_API_KEYS": "",
+            "GATEWAY_ADMIN_KEYS": "", "PROVIDER_KEY_VARS": "*_KEY,K",
             "UPSTREAM_RETRY_BACKOFF": 0.01, "UPSTREAM_MAX_RETRIES": 2}
 
 

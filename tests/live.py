@@ -27,7 +27,8 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / f"gunicorn-{self.port}.log"
         self.env = {**os.environ, "PORT": str(self.port), "DATABASE_URL": database_url,
-                    "WEB_CONCURRENCY": "1", "GATEWAY_API_KEYS": "", KEY_VAR: "sk-test",
+                    "WEB_CONCURRENCY": "1", "GATEWAY_API_KEYS": "", "GATEWAY_ADMIN_KEYS": "",
+                    "PROVIDER_KEY_VARS": "*_KEY", KEY_VAR: "sk-test",
                     "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics-{self.port}"), **env}
         self.proc = None
 

@@ -1,8 +1,9 @@
 """Providers resource: register, list, get, update, delete (changes are admin-only)."""
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from inference_gateway.store import provider_store
 from inference_gateway import errors
+from inference_gateway.config import key_var_allowed
 from inference_gateway.web.auth import admin_required
 from inference_gateway.web.envelope import ok
 from inference_gateway.web.openapi import describe
@@ -11,6 +12,15 @@ from inference_gateway.api.schemas import ProviderSchema, provider_schema
 from inference_gateway.web.body import json_body
 
 bp = Blueprint("providers", __name__)
+
+
+def check_key_var(env_var):
+    """400 unless PROVIDER_KEY_VARS lets a provider send this variable's value upstream."""
+    patterns = current_app.config["PROVIDER_KEY_PATTERNS"]
+    if env_var and not key_var_allowed(env_var, patterns):
+        message = (f"PROVIDER_KEY_VARS ({', '.join(patterns) or 'empty'}) does not allow {env_var}; "
+                   "the gateway's own settings are never allowed")
+        raise errors.BadRequest(f"envVar: {message}", details={"envVar": [message]})
 
 
 @bp.get("/providers")
@@ -31,6 +41,7 @@ def list_providers():
               "ItsUsage": ("usage_get_usage_get", {"query.provider": "$response.body#/data/id"})})
 def create_provider():
     data = provider_schema.load(json_body())
+    check_key_var(data.get("env_var"))
     return ok(provider_store.to_dict(provider_store.create(data)), 201)
 
 
@@ -51,6 +62,7 @@ def update_provider(id_or_name):
     # Validate the merged result so per-type rules (envVar, baseUrl) hold after the change.
     changed = provider_schema.load(changes, partial=True)
     merged = provider_schema.load({**provider_store.to_input(provider), **changes})
+    check_key_var(merged.get("env_var"))
     data = {key: merged.get(key) for key in changed}
     return ok(provider_store.to_dict(provider_store.update(provider, data)))
 

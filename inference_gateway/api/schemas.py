@@ -12,21 +12,40 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 ENV_VAR_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 
 
+class WholeRegexp(validate.Regexp):
+    """Regexp matched against the whole value: Python's `$` also matches before a trailing newline
+    ("GATEWAY_API_KEYS\n" got through). The pattern stays as it is for the OpenAPI document,
+    where `$` means the end."""
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+def plain_base_url(value):
+    # The adapter appends paths ("/chat/completions") to the baseUrl: after a '?' or '#' they
+    # would land in a query string or fragment and reach another path than intended.
+    if "?" in value or "#" in value:
+        raise ValidationError("must not contain a query string or fragment ('?' or '#')")
+
+
 class ProviderSchema(StrictSchema):
-    name = fields.String(required=True, validate=validate.Regexp(
+    name = fields.String(required=True, validate=WholeRegexp(
         NAME_PATTERN, error="must be 1-64 characters of a-z, 0-9, '.', '_' or '-', "
                             "starting with a letter or digit"))
     type = fields.String(required=True, validate=validate.OneOf(
         sorted(PROVIDER_TYPES), error="must be one of: {choices}"))
     default_model = fields.String(data_key="defaultModel", allow_none=True,
                                   validate=validate.Length(min=1, max=200))
-    env_var = fields.String(data_key="envVar", allow_none=True, validate=validate.Regexp(
+    env_var = fields.String(data_key="envVar", allow_none=True, validate=WholeRegexp(
         ENV_VAR_PATTERN, error="must be an environment variable name like OPENAI_API_KEY "
                                "(A-Z, 0-9, _; not starting with a digit)"))
     base_url = fields.String(data_key="baseUrl", allow_none=True, validate=[
         validate.Length(max=500),
         validate.URL(schemes={"http", "https"}, require_tld=False,
-                     error="must be an http:// or https:// URL")])
+                     error="must be an http:// or https:// URL"),
+        plain_base_url])
 
     @pre_load
     def _aliases(self, data, **kwargs):

@@ -185,6 +185,7 @@ class ChatStream:
                 self._cut(self.cancel_reason)
                 return
             if isinstance(exc, errors.GatewayError):
+                self.adapter.scrub_error(exc)
                 self._cut_error(exc)
                 yield error_event(exc)
                 return

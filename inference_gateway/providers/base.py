@@ -12,8 +12,10 @@ import urllib3
 
 from inference_gateway import errors
 from inference_gateway.errors import UpstreamFailure
+from inference_gateway.config import key_var_allowed
 from inference_gateway.providers.fast_http import send
-from inference_gateway.providers.http import HttpSettings, backoff_delay, get_session, parse_retry_after
+from inference_gateway.providers.http import (HOPS_HEADER, HttpSettings, backoff_delay, get_session, outbound_hops,
+                                              parse_retry_after)
 from inference_gateway.providers.sse import SSEParser, is_final
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,8 @@ class ProviderSettings:
     http: HttpSettings
     # Anthropic requires max_tokens; this applies when the caller gives none.
     anthropic_default_max_tokens: int = 4096
+    # PROVIDER_KEY_VARS: the globs a provider's envVar must match for its value to be sent.
+    key_vars: tuple = ("*_API_KEY",)
 
 
 class Provider:
@@ -51,6 +55,8 @@ class Provider:
         self.upstream_seconds = 0.0
         # Streamed responses still open; close() releases them even if nobody iterated them.
         self._open_streams = []
+        # The key this call sent, redacted from any upstream text the call passes on.
+        self._secret = None
 
     # -- operations; adapters override what they support ---------------------------------------
     def list_models(self):
@@ -91,6 +97,12 @@ class Provider:
     def api_key(self):
         """The key, read from the provider's environment variable now (never stored)."""
         env_var = self.config.env_var
+        if env_var and not key_var_allowed(env_var, self.settings.key_vars):
+            # Stored before PROVIDER_KEY_VARS changed (or written to the database directly).
+            raise errors.ProviderNotConfigured(
+                f"provider '{self.config.name}' names envVar {env_var}, which PROVIDER_KEY_VARS "
+                f"({', '.join(self.settings.key_vars)}) does not allow; an admin must point the "
+                "provider at an allowed variable")
         if not env_var:
             if self.key_required:
                 raise errors.ProviderNotConfigured(
@@ -104,7 +116,17 @@ class Provider:
                     f"provider '{self.config.name}' needs its API key in the environment variable "
                     f"{env_var}, which is not set on the gateway")
             return None
+        self._secret = key
         return key
+
+    def scrub(self, text):
+        """Upstream text with this call's key redacted, capped (errors.clean)."""
+        return errors.clean(text, self._secret)
+
+    def scrub_error(self, exc):
+        """Redact this call's key from an error raised while reading its upstream (mid-stream)."""
+        exc.message = self.scrub(exc.message)
+        exc.args = (exc.message,)
 
     def url(self, path):
         return self.base_url + path
@@ -118,8 +140,11 @@ class Provider:
         http = self.settings.http
         all_headers = {}
         if auth:
+            if key is not None:
+                self._secret = key
             all_headers.update(self.auth_headers(key if key is not None else self.api_key()))
         all_headers.update(headers or {})
+        all_headers[HOPS_HEADER] = outbound_hops()
         session = get_session(http.pool_size)
         attempt = 0
         while True:
@@ -144,13 +169,22 @@ class Provider:
                     attempt += 1
                     continue
                 raise errors.UpstreamError(
-                    f"could not reach provider '{self.config.name}' at {self.base_url}") from exc
+                    f"could not reach provider '{self.config.name}' at {errors.mask_url(self.base_url)}"
+                ) from exc
             if resp.status_code < 400:
                 self.upstream_seconds += time.perf_counter() - started  # a stream's: to its headers
                 if stream:
                     self._check_event_stream(resp)
                     self._open_streams.append(resp)
                 return resp
+            if resp.status_code == 508:
+                # A gateway down the line refused a loop: retrying would only loop again.
+                resp.close()
+                self.upstream_seconds += time.perf_counter() - started
+                raise errors.LoopDetected(
+                    f"provider '{self.config.name}' ({errors.mask_url(self.base_url)}) answered 508: "
+                    "the request came back to a gateway it had passed (loop detected); check the "
+                    "provider's baseUrl")
             failure = self._failure(resp)
             self.upstream_seconds += time.perf_counter() - started
             delay = self._retry_delay(resp.status_code, failure, attempt)
@@ -314,7 +348,7 @@ class Provider:
         return backoff_delay(attempt, http)
 
     def _map_failure(self, status, failure):
-        name, message = self.config.name, failure.message
+        name, message = self.config.name, self.scrub(failure.message)
         if status in (401, 403):
             env = self.config.env_var or "its envVar"
             return errors.UpstreamError(

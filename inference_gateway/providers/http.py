@@ -1,4 +1,5 @@
 """Upstream HTTP: one pooled `requests.Session` per process, timeouts and the retry policy."""
+import contextvars
 import email.utils
 import logging
 import os
@@ -13,6 +14,25 @@ import requests
 from inference_gateway.providers.fast_http import PoolCachingAdapter
 
 log = logging.getLogger(__name__)
+
+# Every upstream request says how many gateways it has passed, counting this one; a gateway refuses
+# a request that arrives having passed MAX_HOPS (a provider pointing back at a gateway loops).
+HOPS_HEADER = "X-Inference-Gateway-Hops"
+# The hops the request being served arrived with, set by the web layer for each request; a call
+# runs in the request's own thread or greenlet, which a context variable follows.
+_inbound_hops = contextvars.ContextVar("inbound_hops", default=0)
+_HOP_VALUES = tuple(str(n + 1) for n in range(64))
+
+
+def set_inbound_hops(hops):
+    _inbound_hops.set(hops)
+
+
+def outbound_hops():
+    """The hop header's value for a request this call sends upstream."""
+    hops = _inbound_hops.get()
+    return _HOP_VALUES[hops] if hops < len(_HOP_VALUES) else str(hops + 1)
+
 
 _lock = threading.Lock()
 _session = None

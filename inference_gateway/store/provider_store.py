@@ -4,6 +4,7 @@ import os
 from peewee import Case, IntegrityError
 
 from inference_gateway import errors
+from inference_gateway.config import key_var_allowed
 from inference_gateway.store import resolve_cache
 from inference_gateway.store.db import database
 from inference_gateway.store.tables import Provider, ProviderModel, new_id, utcnow
@@ -11,6 +12,19 @@ from inference_gateway.providers import PROVIDER_TYPES
 from inference_gateway.types import ProviderConfig
 
 FIELDS = ("name", "type", "default_model", "env_var", "base_url")
+
+# PROVIDER_KEY_VARS as the app set it (`configure`): keyConfigured is false for a variable no
+# longer allowed, without telling whether it is set.
+_key_vars = ("*_API_KEY",)
+
+
+def configure(key_vars):
+    global _key_vars
+    _key_vars = tuple(key_vars)
+
+
+def key_configured(env_var):
+    return bool(env_var and key_var_allowed(env_var, _key_vars) and os.environ.get(env_var))
 
 
 def iso(dt):
@@ -31,8 +45,8 @@ def to_dict(provider):
         "type": provider.type,
         "defaultModel": provider.default_model,
         "envVar": provider.env_var,
-        "baseUrl": effective_base_url(provider),
-        "keyConfigured": bool(provider.env_var and os.environ.get(provider.env_var)),
+        "baseUrl": errors.mask_url(effective_base_url(provider)),
+        "keyConfigured": key_configured(provider.env_var),
         "created": iso(provider.created),
         "updated": iso(provider.updated),
     }
