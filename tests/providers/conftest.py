@@ -10,7 +10,7 @@ from inference_gateway.types import ProviderConfig
 def settings():
     return ProviderSettings(
         http=HttpSettings(backoff_base=0.001, backoff_max=0.002, max_retries=2, retry_after_max=10.0),
-        anthropic_default_max_tokens=1024)
+        anthropic_default_max_tokens=1024, key_vars=("*_KEY", "*_KEY_FOR_TEST"))
 
 
 @pytest.fixture
