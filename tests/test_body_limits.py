@@ -110,7 +110,7 @@ def test_a_body_that_does_not_arrive_in_time_is_408_and_the_connection_closed(st
     up.reset()
     sock = socket.create_connection(("127.0.0.1", gateway.port))
     length = "Content-Length: 100000" if framing == "content-length" else "Transfer-Encoding: chunked"
-    sock.sendall(f"POST {P}/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{length}\r\n\r\n".encode())
+    sock.sendall(f"POST {P}/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{length}\r\n\r\n".encode())
     sock.sendall(b'{"model"' if framing == "content-length" else b'8\r\n{"model"\r\n')
     started = time.monotonic()
     reply = read_response(sock)  # returns only once the server closed the connection
