@@ -131,7 +131,7 @@ def test_4000_slow_bodies_neither_reach_a_worker_nor_delay_healthz(proxy, up):
         pytest.skip(f"the descriptor limit ({hard}) is below {SLOW_CLIENTS + 500}")
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 16384) if hard != resource.RLIM_INFINITY else 16384, hard))
     host, port = proxy.url[len("http://"):].split(":")
-    head = (f"POST {P}/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head = (f"POST {P}/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             "Content-Length: 100000\r\n\r\n{").encode()
     slow = []
     try:
@@ -158,7 +158,7 @@ def test_4000_slow_bodies_neither_reach_a_worker_nor_delay_healthz(proxy, up):
             # Another client is served meanwhile (limit_conn counts per address: 127.0.0.2 here).
             other = socket.create_connection((host, int(port)), timeout=10, source_address=("127.0.0.2", 0))
             body = json.dumps(CHAT).encode()
-            other.sendall(f"POST {P}/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            other.sendall(f"POST {P}/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                           f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
             reply = b""
             while chunk := other.recv(65536):
