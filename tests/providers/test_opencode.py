@@ -3,7 +3,8 @@ import pytest
 
 from inference_gateway import errors
 from inference_gateway.providers.opencode import OpenCodeProvider
-from inference_gateway.types import Chunk, EmbedRequest, ImageRequest, TranscribeRequest, Usage
+from inference_gateway.types import (Chunk, EmbedRequest, ImageRequest, Message, ResponseFormat, Tool, ToolCall,
+                                     TranscribeRequest, Usage)
 
 from .helpers import add_sse, chat_request, load, sent_json
 
@@ -151,3 +152,31 @@ def test_embeddings_images_and_transcription_are_unsupported(zen):
         zen.images(ImageRequest(model="m", prompt="x"))
     with pytest.raises(errors.Unsupported):
         zen.transcribe(TranscribeRequest(model="m", audio=b"", filename="a.wav"))
+
+
+def test_claude_route_carries_tools_and_structured_output_like_anthropic(zen, rsps):
+    rsps.post(f"{BASE}/messages", json=load("anthropic", "message_forced_tool.json"))
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+    completion = zen.chat(chat_request("opencode/claude-3-5-haiku", response_format=ResponseFormat(
+        "json_schema", "city_facts", schema)))
+    sent = sent_json(rsps.calls[0])
+    assert sent["tool_choice"] == {"type": "tool", "name": "city_facts"}
+    assert completion.content == '{"city": "Paris", "population": 2102650}' and completion.tool_calls == []
+    rsps.post(f"{BASE}/messages", json=load("anthropic", "message_tool_use.json"))
+    completion = zen.chat(chat_request("opencode/claude-sonnet-4-5", tools=[Tool("get_weather", schema)], messages=[
+        Message("user", "?"), Message("assistant", "", [ToolCall("t1", "get_weather", {"city": "Oslo"})]),
+        Message("tool", "cold", tool_call_id="t1")]))
+    assert sent_json(rsps.calls[1])["messages"][2] == {
+        "role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "cold"}]}
+    assert [call.name for call in completion.tool_calls] == ["get_weather", "get_time"]
+
+
+def test_gemini_route_streams_function_calls_with_their_signature(zen, rsps):
+    add_sse(rsps, "POST", f"{BASE}/models/gemini-3-flash:streamGenerateContent",
+            load("google", "stream_function_call.sse"))
+    chunks = list(zen.stream(chat_request("opencode/gemini-3-flash", tools=[Tool("get_weather", {"type": "object"})])))
+    assert sent_json(rsps.calls[0])["tools"] == [{"functionDeclarations": [
+        {"name": "get_weather", "parametersJsonSchema": {"type": "object"}}]}]
+    calls = [d for c in chunks for d in c.tool_calls]
+    assert [(d.name, d.signature) for d in calls] == [("get_weather", "CiQBjz1rX7Ah5mTQy0zYl1c3"), ("get_time", None)]
+    assert chunks[-1].finish_reason == "tool_calls"
