@@ -28,8 +28,11 @@ def add(app):
 
     def add(created, provider=None, model="gpt-4o", endpoint="chat", status="success", tokens=(10, 5),
             duration=100):
+        # Token details derived from the counts, so every sum below checks them too.
         record = CallRecord(endpoint=endpoint, created=created, model=model, status=status,
-                            input_tokens=tokens[0], output_tokens=tokens[1], duration_ms=duration)
+                            input_tokens=tokens[0], output_tokens=tokens[1], duration_ms=duration,
+                            cache_read_tokens=tokens[0] // 3, cache_write_tokens=tokens[0] // 5,
+                            reasoning_tokens=tokens[1] // 2)
         if provider is not None:
             record.provider_id, record.provider_name = provider.id, provider.name
         if status == "error":
@@ -51,7 +54,10 @@ def expected(records):
     inp = sum(r.input_tokens for r in records)
     out = sum(r.output_tokens for r in records)
     return {"totalRequests": len(records), "totalErrors": sum(r.status == "error" for r in records),
-            "totalInputTokens": inp, "totalOutputTokens": out, "totalTokens": inp + out}
+            "totalInputTokens": inp, "totalOutputTokens": out, "totalTokens": inp + out,
+            "totalCacheReadTokens": sum(r.cache_read_tokens for r in records),
+            "totalCacheWriteTokens": sum(r.cache_write_tokens for r in records),
+            "totalReasoningTokens": sum(r.reasoning_tokens for r in records)}
 
 
 def without_avg(summary):
@@ -66,13 +72,15 @@ def test_seed_example_since_and_provider(api, add, providers):
     add(datetime(2026, 3, 3), anthropic, model="claude-sonnet-4-20250514")
     data = usage(api, "since=2026-03-01&provider=openai")
     assert data["summary"] == {"totalRequests": 2, "totalErrors": 1, "totalInputTokens": 15,
-                               "totalOutputTokens": 12, "totalTokens": 27, "avgDurationMs": 450}
+                               "totalOutputTokens": 12, "totalTokens": 27, "totalCacheReadTokens": 5,
+                               "totalCacheWriteTokens": 3, "totalReasoningTokens": 6, "avgDurationMs": 450}
     assert [r["id"] for r in data["requests"]] == [failed.id, first.id]
     assert before.id not in {r["id"] for r in data["requests"]}
     row = data["requests"][0]
     assert row == {"id": failed.id, "created": "2026-03-02T09:30:00.000Z", "providerId": openai.id,
                    "provider": "openai", "model": "gpt-4o", "endpoint": "chat", "status": "error",
                    "httpStatus": 502, "inputTokens": 0, "outputTokens": 0, "totalTokens": 0,
+                   "cacheReadTokens": 0, "cacheWriteTokens": 0, "reasoningTokens": 0,
                    "durationMs": 500, "ttftMs": None, "stream": False, "errorCode": "UPSTREAM_ERROR",
                    "errorMessage": "boom"}
     assert data["nextCursor"] is None

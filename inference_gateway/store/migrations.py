@@ -6,21 +6,20 @@ from peewee import DatabaseError, PostgresqlDatabase
 from playhouse import migrate as schema_migrate
 
 from inference_gateway.store.db import database
-from inference_gateway.store.tables import TABLES, SchemaVersion
+from inference_gateway.store.tables import TABLES, TOKEN_DETAILS, RequestLog, SchemaVersion, UsageRollup, rollup_triggers
 
 log = logging.getLogger(__name__)
-
-# Version 1 is the initial schema (created from the models). Append (version, function) pairs here;
-# each takes a playhouse.migrate SchemaMigrator and must keep existing rows.
 
 
 def _stream_rows(migrator):
     """Streams keep a row from their first event: the serving worker's column, an index of the rows
     in progress, and rollup triggers that follow a row's update."""
-    from inference_gateway.store.tables import IN_PROGRESS_INDEX, RequestLog, rollup_triggers
+    from inference_gateway.store.tables import IN_PROGRESS_INDEX
 
     schema_migrate.migrate(migrator.add_column("request_log", "worker", RequestLog.worker))
-    for statement in rollup_triggers(isinstance(database.obj, PostgresqlDatabase)) + [IN_PROGRESS_INDEX]:
+    # The counters of this version: the token details come with version 3.
+    summed = ("input_tokens", "output_tokens", "duration_ms")
+    for statement in rollup_triggers(isinstance(database.obj, PostgresqlDatabase), summed) + [IN_PROGRESS_INDEX]:
         database.execute_sql(statement)
 
 
@@ -32,7 +31,19 @@ def _request_ids(migrator):
     schema_migrate.migrate(migrator.add_column("request_log", "request_id", RequestLog.request_id))
 
 
-MIGRATIONS = [(2, _stream_rows), (3, _request_ids)]
+def _token_details(migrator):
+    """Cached, cache-write and reasoning tokens per row and per rollup hour (0 for the rows before,
+    which no provider reported them for); the rollup triggers sum them from now on."""
+    for table in (RequestLog, UsageRollup):
+        schema_migrate.migrate(*[migrator.add_column(table._meta.table_name, name, table._meta.fields[name])
+                                 for name in TOKEN_DETAILS])
+    for statement in rollup_triggers(isinstance(database.obj, PostgresqlDatabase)):
+        database.execute_sql(statement)
+
+
+# Version 1 is the initial schema (created from the models). Append (version, function) pairs here;
+# each takes a playhouse.migrate SchemaMigrator and must keep existing rows.
+MIGRATIONS = [(2, _stream_rows), (3, _request_ids), (4, _token_details)]
 
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 

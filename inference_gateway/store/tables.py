@@ -2,10 +2,20 @@
 import secrets
 from datetime import datetime, timezone
 
-from peewee import (BigAutoField, BigIntegerField, BooleanField, CharField, DateTimeField, ForeignKeyField,
+from peewee import (SQL, BigAutoField, BigIntegerField, BooleanField, CharField, DateTimeField, ForeignKeyField,
                     IntegerField, Model, PostgresqlDatabase, TextField)
 
 from inference_gateway.store.db import database
+
+
+# Token details (parts of input/output tokens) that providers report; columns since schema version 2.
+TOKEN_DETAILS = ("cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
+
+
+def detail_field(cls):
+    """A token-detail column: 0 when not reported, with a database default so rows written by other
+    means (raw inserts, older code during a rolling upgrade) get 0 too."""
+    return cls(default=0, constraints=[SQL("DEFAULT 0")])
 
 
 def utcnow():
@@ -66,6 +76,9 @@ class RequestLog(BaseModel):
     http_status = IntegerField(null=True)
     input_tokens = IntegerField(default=0)
     output_tokens = IntegerField(default=0)
+    cache_read_tokens = detail_field(IntegerField)
+    cache_write_tokens = detail_field(IntegerField)
+    reasoning_tokens = detail_field(IntegerField)
     duration_ms = IntegerField(default=0)
     ttft_ms = IntegerField(null=True)
     stream = BooleanField(default=False)
@@ -125,6 +138,9 @@ class UsageRollup(BaseModel):
     input_tokens = BigIntegerField(default=0)
     output_tokens = BigIntegerField(default=0)
     duration_ms = BigIntegerField(default=0)
+    cache_read_tokens = detail_field(BigIntegerField)
+    cache_write_tokens = detail_field(BigIntegerField)
+    reasoning_tokens = detail_field(BigIntegerField)
 
     class Meta:
         table_name = "usage_rollup"
@@ -134,36 +150,36 @@ class UsageRollup(BaseModel):
         )
 
 
-ROLLUP_COLUMNS = "bucket, provider_id, provider_name, model, endpoint, status, " \
-                 "requests, errors, input_tokens, output_tokens, duration_ms"
-ROLLUP_ADD = ("requests = usage_rollup.requests + 1, errors = usage_rollup.errors + excluded.errors, "
-              "input_tokens = usage_rollup.input_tokens + excluded.input_tokens, "
-              "output_tokens = usage_rollup.output_tokens + excluded.output_tokens, "
-              "duration_ms = usage_rollup.duration_ms + excluded.duration_ms, "
-              "provider_name = coalesce(excluded.provider_name, usage_rollup.provider_name)")
-ROLLUP_SUB = ("requests = requests - 1, errors = errors - {is_error}, "
-              "input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, "
-              "duration_ms = duration_ms - OLD.duration_ms WHERE bucket = {bucket} "
-              "AND provider_id = coalesce(OLD.provider_id, '') AND model = coalesce(OLD.model, '') "
-              "AND endpoint = OLD.endpoint AND status = OLD.status")
+# The counters summed per hour: request_log column = usage_rollup column.
+SUMMED = ("input_tokens", "output_tokens", "duration_ms") + TOKEN_DETAILS
 
 
-def rollup_triggers(postgres):
+def rollup_triggers(postgres, summed=SUMMED):
     """DDL that keeps usage_rollup equal to the sums over request_log, in the writing statement's
     own transaction (so a row and its counters commit or vanish together). Only a stream's row is
-    updated (from in_progress to its outcome): its old counters are taken off, its new ones added."""
+    updated (from in_progress to its outcome): its old counters are taken off, its new ones added.
+    `summed` names the counters (a test builds an older schema's triggers with fewer)."""
+    columns = "bucket, provider_id, provider_name, model, endpoint, status, requests, errors, " + ", ".join(summed)
+    add = ("requests = usage_rollup.requests + 1, errors = usage_rollup.errors + excluded.errors, "
+           + "".join(f"{c} = usage_rollup.{c} + excluded.{c}, " for c in summed)
+           + "provider_name = coalesce(excluded.provider_name, usage_rollup.provider_name)")
+    sub = ("requests = requests - 1, errors = errors - {is_error}, "
+           + ", ".join(f"{c} = {c} - OLD.{c}" for c in summed)
+           + " WHERE bucket = {bucket} AND provider_id = coalesce(OLD.provider_id, '') "
+           "AND model = coalesce(OLD.model, '') AND endpoint = OLD.endpoint AND status = OLD.status")
+
     def insert(bucket, is_error):
-        return (f"INSERT INTO usage_rollup ({ROLLUP_COLUMNS}) VALUES ({bucket}, coalesce(NEW.provider_id, ''), "
+        return (f"INSERT INTO usage_rollup ({columns}) VALUES ({bucket}, coalesce(NEW.provider_id, ''), "
                 f"NEW.provider_name, coalesce(NEW.model, ''), NEW.endpoint, NEW.status, 1, {is_error}, "
-                f"NEW.input_tokens, NEW.output_tokens, NEW.duration_ms) "
-                f"ON CONFLICT (bucket, provider_id, model, endpoint, status) DO UPDATE SET {ROLLUP_ADD};")
+                + ", ".join(f"NEW.{c}" for c in summed) + ") "
+                f"ON CONFLICT (bucket, provider_id, model, endpoint, status) DO UPDATE SET {add};")
 
     if postgres:
         new, old = "date_trunc('hour', NEW.created)", "date_trunc('hour', OLD.created)"
         return [
             "CREATE OR REPLACE FUNCTION request_log_rollup() RETURNS trigger LANGUAGE plpgsql AS $$ "
             "BEGIN IF TG_OP IN ('UPDATE', 'DELETE') THEN UPDATE usage_rollup SET "
-            + ROLLUP_SUB.format(is_error="(OLD.status = 'error')::int", bucket=old) + "; END IF; "
+            + sub.format(is_error="(OLD.status = 'error')::int", bucket=old) + "; END IF; "
             "IF TG_OP IN ('INSERT', 'UPDATE') THEN " + insert(new, "(NEW.status = 'error')::int")
             + " RETURN NEW; END IF; RETURN OLD; END $$",
             "DROP TRIGGER IF EXISTS request_log_rollup ON request_log",
@@ -173,14 +189,17 @@ def rollup_triggers(postgres):
     # SQLite keeps datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' text; the hour is its first 13 characters.
     new, old = "substr(NEW.created, 1, 13) || ':00:00'", "substr(OLD.created, 1, 13) || ':00:00'"
     return [
-        "CREATE TRIGGER IF NOT EXISTS request_log_rollup_insert AFTER INSERT ON request_log BEGIN "
+        # Replaced, not kept: a migration that changes the summed columns recreates them.
+        "DROP TRIGGER IF EXISTS request_log_rollup_insert",
+        "DROP TRIGGER IF EXISTS request_log_rollup_delete",
+        "DROP TRIGGER IF EXISTS request_log_rollup_update",
+        "CREATE TRIGGER request_log_rollup_insert AFTER INSERT ON request_log BEGIN "
         + insert(new, "NEW.status = 'error'") + " END",
-        "CREATE TRIGGER IF NOT EXISTS request_log_rollup_delete AFTER DELETE ON request_log BEGIN "
-        "UPDATE usage_rollup SET " + ROLLUP_SUB.format(is_error="(OLD.status = 'error')", bucket=old) + "; END",
-        "CREATE TRIGGER IF NOT EXISTS request_log_rollup_update AFTER UPDATE ON request_log BEGIN "
-        "UPDATE usage_rollup SET " + ROLLUP_SUB.format(is_error="(OLD.status = 'error')", bucket=old) + "; "
+        "CREATE TRIGGER request_log_rollup_delete AFTER DELETE ON request_log BEGIN "
+        "UPDATE usage_rollup SET " + sub.format(is_error="(OLD.status = 'error')", bucket=old) + "; END",
+        "CREATE TRIGGER request_log_rollup_update AFTER UPDATE ON request_log BEGIN "
+        "UPDATE usage_rollup SET " + sub.format(is_error="(OLD.status = 'error')", bucket=old) + "; "
         + insert(new, "NEW.status = 'error'") + " END",
     ]
-
 
 TABLES = [SchemaVersion, Provider, ProviderModel, UsageRollup, RequestLog]

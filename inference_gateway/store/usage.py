@@ -15,7 +15,7 @@ from peewee import Case, Tuple, fn
 from inference_gateway import errors
 from inference_gateway.store import db
 from inference_gateway.store import provider_store
-from inference_gateway.store.tables import SUMMARY_COLUMNS, Provider, RequestLog, UsageRollup, utcnow
+from inference_gateway.store.tables import SUMMARY_COLUMNS, TOKEN_DETAILS, Provider, RequestLog, UsageRollup, utcnow
 from inference_gateway.store.provider_store import iso
 from inference_gateway.store.request_log import CANCELLED, ERROR, SUCCESS
 
@@ -98,7 +98,8 @@ def _where(model, time_field, filters, start, end):
 def _rollup_groups(filters, start, end):
     R = UsageRollup
     query = (R.select(R.provider_id, fn.MAX(R.provider_name), R.model, fn.SUM(R.requests), fn.SUM(R.errors),
-                      fn.SUM(R.input_tokens), fn.SUM(R.output_tokens), fn.SUM(R.duration_ms))
+                      fn.SUM(R.input_tokens), fn.SUM(R.output_tokens), fn.SUM(R.duration_ms),
+                      *[fn.SUM(getattr(R, name)) for name in TOKEN_DETAILS])
              .group_by(R.provider_id, R.model))
     conds = _where(R, R.bucket, filters, start, end)
     return query.where(*conds).tuples() if conds else query.tuples()
@@ -108,24 +109,33 @@ def _raw_groups(filters, start, end):
     L = RequestLog
     errors_ = fn.SUM(Case(None, [(L.status == ERROR, 1)], 0))
     return (L.select(L.provider_id, fn.MAX(L.provider_name), L.model, fn.COUNT(L.id), errors_,
-                     fn.SUM(L.input_tokens), fn.SUM(L.output_tokens), fn.SUM(L.duration_ms))
+                     fn.SUM(L.input_tokens), fn.SUM(L.output_tokens), fn.SUM(L.duration_ms),
+                     *[fn.SUM(getattr(L, name)) for name in TOKEN_DETAILS])
             .where(*_where(L, L.created, filters, start, end))
             .group_by(L.provider_id, L.model).tuples())
 
 
-def counters(requests=0, errors_=0, input_tokens=0, output_tokens=0, duration_ms=0):
+COUNTERS = 8  # requests, errors, input, output, duration, and the TOKEN_DETAILS
+
+
+def counters(requests=0, errors_=0, input_tokens=0, output_tokens=0, duration_ms=0, cache_read=0,
+             cache_write=0, reasoning=0):
     return {
         "totalRequests": requests,
         "totalErrors": errors_,
         "totalInputTokens": input_tokens,
         "totalOutputTokens": output_tokens,
         "totalTokens": input_tokens + output_tokens,
+        # Parts of the input and output totals, as providers reported them.
+        "totalCacheReadTokens": cache_read,
+        "totalCacheWriteTokens": cache_write,
+        "totalReasoningTokens": reasoning,
         "avgDurationMs": round(duration_ms / requests) if requests else 0,
     }
 
 
 def _add(totals, key, values):
-    current = totals.setdefault(key, [0] * 5)
+    current = totals.setdefault(key, [0] * COUNTERS)
     for i, value in enumerate(values):
         current[i] += int(value or 0)
 
@@ -155,7 +165,7 @@ def summarize(filters):
         _add(by_provider, provider_id, values)
         _add(by_model, model, values)
     return {
-        "summary": counters(*total.get(None, [0] * 5)),
+        "summary": counters(*total.get(None, [0] * COUNTERS)),
         "byProvider": _ranked([{"providerId": pid, "provider": names.get(pid), **counters(*values)}
                                for pid, values in by_provider.items()], "provider"),
         "byModel": _ranked([{"model": model, **counters(*values)} for model, values in by_model.items()],
@@ -217,6 +227,9 @@ def to_dict(row, bodies=False):
         "inputTokens": row.input_tokens,
         "outputTokens": row.output_tokens,
         "totalTokens": (row.input_tokens or 0) + (row.output_tokens or 0),
+        "cacheReadTokens": row.cache_read_tokens or 0,
+        "cacheWriteTokens": row.cache_write_tokens or 0,
+        "reasoningTokens": row.reasoning_tokens or 0,
         "durationMs": row.duration_ms,
         "ttftMs": row.ttft_ms,
         "stream": bool(row.stream),

@@ -1,7 +1,9 @@
 """Gemini API (v1beta) wire format (also OpenCode's gemini-* routes)."""
 import base64
+import json
 import re
 
+from . import rich
 from .common import COST, PNG_B64, SSE, Reply, fake_vector, paced, plan_turn, stamped, text_of
 
 STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
@@ -15,6 +17,9 @@ CONFIG_FIELDS = {"stopSequences", "responseMimeType", "responseSchema", "respons
                  "thinkingConfig", "imageConfig", "mediaResolution"}
 IMAGE_TOKENS = 1290
 
+
+# The token details this wire format reports (tests/fake_upstream/rich.py).
+REPORTED = ("cache_read", "reasoning")
 
 def error(status, message, headers=None, details=None):
     err = {"code": status, "message": message, "status": STATUS.get(status, "UNKNOWN")}
@@ -127,14 +132,74 @@ def generate(up, req, model, opencode=False, stream=False):
         reply = _response(model, parts, "STOP", _usage(turn.input_tokens, IMAGE_TOKENS))
         up.last_usage = {"inputTokens": turn.input_tokens, "outputTokens": IMAGE_TOKENS}
         return Reply(json=_cost(reply, opencode))
+    wrong = check_rich(up, body, contents)
+    if wrong:
+        return wrong
+    planned = rich.answer(up, read_rich(body, contents, config))
+    if planned is not None and planned.text is not None:
+        turn.pieces = rich.words_of(planned.text)
     finish = "MAX_TOKENS" if turn.truncated else "STOP"
     usage = _usage(turn.input_tokens, turn.output_tokens)
+    extra = rich.details(up)
+    if extra.get("cache_read"):
+        usage["cachedContentTokenCount"] = extra["cache_read"]
+    if extra.get("reasoning"):
+        usage["thoughtsTokenCount"] = extra["reasoning"]
+    rich.record_usage(up, turn.input_tokens, turn.output_tokens + extra.get("reasoning", 0), REPORTED)
+    if planned is not None and planned.calls:
+        parts = []
+        for index, (_, name, args) in enumerate(planned.calls):
+            part = {"functionCall": {"name": name, "args": args}}
+            if index == 0:  # as Gemini does: the signature rides on the first call of a turn
+                signature = f"sig-{up.call_count}-{name}"
+                up.signatures.add(signature)
+                part["thoughtSignature"] = signature
+            parts.append(part)
+        reply = _cost(_response(model, parts, "STOP", usage), opencode)
+        return SSE([reply]) if stream else Reply(json=reply)
     if stream:
         chunks = _chunks(up, model, turn, finish, usage, opencode)
         if req.query.get("alt") == "sse":
             return SSE(chunks)
         return Reply(json=list(chunks))  # without alt=sse: one JSON array
     return Reply(json=_cost(_response(model, [{"text": turn.content}], finish, usage), opencode))
+
+
+def check_rich(up, body, contents):
+    """Gemini's own refusals: a function call the fake made must come back with its thoughtSignature
+    (as Gemini 3 requires), a functionResponse must name a declared function, images are inline."""
+    declared = {d.get("name") for tool in body.get("tools") or [] for d in tool.get("functionDeclarations") or []}
+    for i, content in enumerate(contents):
+        calls = [p for p in content["parts"] if "functionCall" in p]
+        if calls and calls[0].get("thoughtSignature") not in up.signatures:
+            return error(400, f"Function call is missing a thought_signature in functionCall parts. This is required "
+                              f"for tools to work correctly. Additional data, function call `default_api:"
+                              f"{calls[0]['functionCall'].get('name')}` , position {i + 1}.")
+        for part in content["parts"]:
+            response = part.get("functionResponse")
+            if response is not None and (response.get("name") not in declared
+                                         or not isinstance(response.get("response"), dict)):
+                return error(400, f"* GenerateContentRequest.contents[{i}].parts: functionResponse.name "
+                                  f"{response.get('name')!r} is not a declared function")
+            if "fileData" in part or ("inlineData" in part and not part["inlineData"].get("data")):
+                return error(400, f"* GenerateContentRequest.contents[{i}].parts: the fake takes inline images only")
+    return None
+
+
+def read_rich(body, contents, config):
+    calling = ((body.get("toolConfig") or {}).get("functionCallingConfig") or {})
+    allowed = calling.get("allowedFunctionNames") or []
+    last = contents[-1]["parts"] if contents[-1].get("role", "user") == "user" else []
+    results = []
+    for part in last:
+        if "functionResponse" in part:
+            response = part["functionResponse"]["response"]
+            results.append(str(response.get("output", json.dumps(response))))
+    return rich.Rich(tools=[d["name"] for tool in body.get("tools") or [] for d in tool.get("functionDeclarations") or []],
+                     forced=allowed[0] if calling.get("mode") == "ANY" and allowed else None,
+                     no_calls=calling.get("mode") == "NONE", tool_results=results,
+                     json=config.get("responseMimeType") == "application/json",
+                     images=[p["inlineData"]["mimeType"] for p in last if "inlineData" in p])
 
 
 def _usage(prompt, candidates):

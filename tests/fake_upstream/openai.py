@@ -1,8 +1,10 @@
 """OpenAI wire format (also served as `compat`, and as OpenCode's /chat/completions)."""
+import json
 import math
 import re
 import time
 
+from . import rich
 from .common import (COST, PNG, PNG_B64, SSE, Reply, fake_vector, paced, plan_turn, stamped, text_of,
                      vector_base64, words)
 
@@ -12,6 +14,9 @@ AUDIO_FORMATS = ["flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav
 TRANSCRIPT = "hello from the fake upstream"
 IMAGE_TOKENS = {"low": 272, "medium": 1056, "high": 4160, "auto": 1056}
 
+
+# The token details this wire format reports (tests/fake_upstream/rich.py).
+REPORTED = ("cache_read", "reasoning")
 
 def error(status, message, type="invalid_request_error", param=None, code=None, headers=None):
     return Reply(status, json={"error": {"message": message, "type": type, "param": param, "code": code}},
@@ -95,14 +100,27 @@ def chat(up, req, opencode=False):
     if body.get("stream_options") is not None and not body.get("stream"):
         return error(400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
                      param="stream_options", code="invalid_value")
+    wrong = check_rich(body, messages)
+    if wrong:
+        return wrong
     users = [m for m in messages if m.get("role") == "user"]
     last_user = text_of(users[-1].get("content")) if users else ""
     limit = body.get("max_completion_tokens", body.get("max_tokens"))
     turn = plan_turn(up, [text_of(m.get("content")) for m in messages], last_user, limit)
+    planned = rich.answer(up, read_rich(body, messages))
+    if planned is not None and planned.text is not None:
+        turn.pieces = rich.words_of(planned.text)
     finish = "length" if turn.truncated else "stop"
-    usage = {"prompt_tokens": turn.input_tokens, "completion_tokens": turn.output_tokens,
+    extra = rich.details(up)
+    usage = {"prompt_tokens": turn.input_tokens, "completion_tokens": turn.output_tokens + extra.get("reasoning", 0),
              "total_tokens": turn.input_tokens + turn.output_tokens}
+    if extra:
+        usage["prompt_tokens_details"] = {"cached_tokens": extra.get("cache_read", 0), "audio_tokens": 0}
+        usage["completion_tokens_details"] = {"reasoning_tokens": extra.get("reasoning", 0), "audio_tokens": 0}
     ident = f"chatcmpl-fake{len(up.requests)}"
+    if planned is not None and planned.calls:
+        return tool_calls_reply(up, body, ident, model, planned.calls, usage, opencode)
+    rich.record_usage(up, usage["prompt_tokens"], usage["completion_tokens"], REPORTED)
     if body.get("stream"):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         return SSE(_chunks(up, ident, model, turn, finish, usage if include_usage else None, opencode))
@@ -113,6 +131,82 @@ def chat(up, req, opencode=False):
     if opencode:
         reply["cost"] = COST
     return Reply(json=reply)
+
+
+def check_rich(body, messages):
+    """OpenAI's own refusals for tool turns: a tool message must answer a call of the assistant
+    message before it; arguments are JSON text; images are image_url parts."""
+    open_calls = set()
+    for i, msg in enumerate(messages):
+        if msg.get("role") == "assistant":
+            for call in msg.get("tool_calls") or []:
+                if not isinstance((call.get("function") or {}).get("arguments"), str):
+                    return error(400, f"Invalid type for 'messages[{i}].tool_calls[0].function.arguments': expected "
+                                      "a string.", param=f"messages[{i}].tool_calls", code="invalid_type")
+            open_calls = {call.get("id") for call in msg.get("tool_calls") or []}
+        elif msg.get("role") == "tool":
+            if msg.get("tool_call_id") not in open_calls:
+                return error(400, "Invalid parameter: messages with role 'tool' must be a response to a preceeding "
+                                  "message with 'tool_calls'.", param=f"messages.[{i}].role")
+        content = msg.get("content")
+        for part in content if isinstance(content, list) else []:
+            if part.get("type") not in ("text", "image_url"):
+                return error(400, f"Invalid value: '{part.get('type')}'.", param=f"messages[{i}].content[0].type")
+    return None
+
+
+def read_rich(body, messages):
+    choice = body.get("tool_choice")
+    fmt = (body.get("response_format") or {}).get("type")
+    last = messages[-1]
+    results = []
+    for msg in reversed(messages):
+        if msg.get("role") != "tool":
+            break
+        results.insert(0, text_of(msg.get("content")))
+    images = []
+    if last.get("role") == "user" and isinstance(last.get("content"), list):
+        for part in last["content"]:
+            if part.get("type") == "image_url":
+                url = part["image_url"]["url"]
+                images.append(url.split(";")[0][len("data:"):] if url.startswith("data:") else "url")
+    return rich.Rich(tools=[t["function"]["name"] for t in body.get("tools") or []],
+                     forced=choice["function"]["name"] if isinstance(choice, dict) else None,
+                     no_calls=choice == "none", tool_results=results, json=fmt in ("json_object", "json_schema"),
+                     images=images)
+
+
+def tool_calls_reply(up, body, ident, model, calls, usage, opencode):
+    arguments = [json.dumps(args) for _, _, args in calls]
+    rich.record_usage(up, usage["prompt_tokens"], usage["completion_tokens"], REPORTED)
+    if not body.get("stream"):
+        message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": [
+            {"id": cid, "type": "function", "function": {"name": name, "arguments": text}}
+            for (cid, name, _), text in zip(calls, arguments)]}
+        reply = {"id": ident, "object": "chat.completion", "created": int(time.time()), "model": model,
+                 "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "tool_calls"}],
+                 "usage": usage}
+        if opencode:
+            reply["cost"] = COST
+        return Reply(json=reply)
+    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    base = {"id": ident, "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+
+    def chunk(delta, finish=None):
+        return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+
+    def events():
+        yield chunk({"role": "assistant", "content": None})
+        for index, ((cid, name, _), text) in enumerate(zip(calls, arguments)):
+            yield chunk({"tool_calls": [{"index": index, "id": cid, "type": "function",
+                                         "function": {"name": name, "arguments": ""}}]})
+            for piece in rich.pieces(text):
+                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+        yield chunk({}, "tool_calls")
+        if include_usage:
+            yield {**base, "choices": [], "usage": usage}
+        yield "[DONE]"
+    return SSE(events())
 
 
 def _chunks(up, ident, model, turn, finish, usage, opencode):

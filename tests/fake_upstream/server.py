@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from requests.structures import CaseInsensitiveDict
 
-from . import anthropic, common, google, openai, opencode
+from . import anthropic, common, google, openai, opencode, rich
 from .common import SSE, Hang, Reply, Reset
 
 PREFIXES = {"openai": "/openai/v1", "anthropic": "/anthropic/v1", "google": "/google/v1beta",
@@ -305,6 +305,13 @@ class FakeUpstream:
         self.page_size = 3
         self.max_upload = 25 * 1024 * 1024
         self.models = {kind: list(ids) for kind, ids in DEFAULT_MODELS.items()}
+        # Rich chat (tests/fake_upstream/rich.py).
+        self.tool_arguments = dict(rich.DEFAULT_TOOL_ARGUMENTS)
+        self.json_answer = dict(rich.DEFAULT_JSON_ANSWER)
+        self.parallel_tools = False
+        self.usage_details = None
+        self.call_count = 0
+        self.signatures = set()
 
     def script(self, kind, *replies, path=None):
         """The next requests of `kind` (whose path contains `path`) get these replies, in order.
