@@ -174,8 +174,12 @@ class ChatStream:
                     self.tool_calls.add(delta)
                     yield tool_call_event(delta)
             calls = self.tool_calls.result() if self.tool_calls else []
-            yield {"type": "message_stop", "usage": record.usage_dict(),
-                   "finishReason": self.finish_reason, "toolCalls": [tool_call_dict(c) for c in calls]}
+            stop = {"type": "message_stop", "usage": record.usage_dict(),
+                    "finishReason": self.finish_reason, "toolCalls": [tool_call_dict(c) for c in calls]}
+            # The row is written before the client sees message_stop, so a client that reads
+            # /usage or /requests/<id> right after finds it.
+            self._end()
+            yield stop
         except GeneratorExit:
             self._cut(self.cancel_reason or "the client went away")
             raise
@@ -194,13 +198,19 @@ class ChatStream:
             self._cut_error(exc)
             yield error_event(exc)
         finally:
-            self._done = True
-            self._close_upstream()
-            try:
-                request_log.write(record)
-                stream_rows.sweep_if_due()
-            finally:
-                events.stream_closed.send(record.endpoint)
+            self._end()
+
+    def _end(self):
+        """Close the upstream and write the row, once."""
+        if self._done:
+            return
+        self._done = True
+        self._close_upstream()
+        try:
+            request_log.write(self.record)
+            stream_rows.sweep_if_due()
+        finally:
+            events.stream_closed.send(self.record.endpoint)
 
     def _count_cut_tokens(self):
         # Cut short before the provider reported output usage: count one token per delta seen.
