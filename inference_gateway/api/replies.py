@@ -66,6 +66,19 @@ class SyncReply(Reply):
 class TokensReply(Reply):
     inputTokens = maybe(fields.Integer)
     outputTokens = maybe(fields.Integer)
+    # Parts of the two above, present when the provider reported them.
+    cacheReadTokens = fields.Integer()
+    cacheWriteTokens = fields.Integer()
+    reasoningTokens = fields.Integer()
+
+
+class ToolCallReply(Reply):
+    id = text()
+    name = text()
+    arguments = fields.Dict(required=True)
+    signature = fields.String(metadata={"description": "opaque; send it back unchanged on the next turn"})
+    rawArguments = fields.String(metadata={"description": "the model's argument text when it is not a JSON "
+                                                          "object (arguments is then {})"})
 
 
 class ChatReply(Reply):
@@ -73,6 +86,7 @@ class ChatReply(Reply):
     model = maybe()
     usage = fields.Nested(TokensReply, required=True)
     finishReason = maybe()
+    toolCalls = fields.List(fields.Nested(ToolCallReply), required=True)
     provider = text()
     requestId = text()
 
@@ -113,6 +127,9 @@ class CountersReply(Reply):
     totalInputTokens = fields.Integer(required=True)
     totalOutputTokens = fields.Integer(required=True)
     totalTokens = fields.Integer(required=True)
+    totalCacheReadTokens = fields.Integer(required=True)
+    totalCacheWriteTokens = fields.Integer(required=True)
+    totalReasoningTokens = fields.Integer(required=True)
     avgDurationMs = fields.Integer(required=True)
 
 
@@ -137,6 +154,9 @@ class RequestRowReply(Reply):
     inputTokens = maybe(fields.Integer)
     outputTokens = maybe(fields.Integer)
     totalTokens = fields.Integer(required=True)
+    cacheReadTokens = fields.Integer(required=True)
+    cacheWriteTokens = fields.Integer(required=True)
+    reasoningTokens = fields.Integer(required=True)
     durationMs = maybe(fields.Integer)
     ttftMs = maybe(fields.Integer)
     stream = fields.Boolean(required=True)

@@ -147,6 +147,11 @@ PART_SCHEMAS = {"text": TextPartSchema(), "image": ImagePartSchema()}
 class Content(fields.Field):
     """A message's content: a string, or a non-empty list of text and image parts."""
 
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"description": 'a string, or a list of parts: {"type": "text", "text", '
+                                                  '"cacheControl"?}, {"type": "image", "url"} or {"type": '
+                                                  '"image", "data": <base64>, "mimeType"}'}, **kwargs)
+
     default_error_messages = {"invalid": "must be a string or a list of parts"}
     openapi = {"oneOf": [{"type": "string"}, {"type": "array", "minItems": 1, "items": {
         "type": "object", "required": ["type"], "properties": {"type": {"enum": ["text", "image"]}},
@@ -223,6 +228,10 @@ class ToolChoice(fields.Field):
     """`auto`, `none`, `required`, or `{"name": ...}` naming one of the request's tools."""
 
     default_error_messages = {"invalid": 'must be "auto", "none", "required" or {{"name": "<tool name>"}}'}
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"description": '"auto", "none", "required" or {"name": "<tool name>"}'},
+                         **kwargs)
     openapi = {"oneOf": [{"enum": ["auto", "none", "required"]}, {
         "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}},
         "additionalProperties": False}]}
