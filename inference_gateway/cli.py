@@ -105,8 +105,15 @@ def fake_row(rng, provider, model, kind, created):
         output_tokens = int(rng.lognormvariate(4.5, 1.0)) + 1
     duration = int(rng.lognormvariate(6.5, 0.8)) + 5
     ttft = int(duration * rng.uniform(0.05, 0.4)) if stream and status != "error" else None
-    return (new_id(8), created, provider.id, provider.name, model, endpoint, status, http_status,
-            input_tokens, output_tokens, duration, ttft, stream, code, message)
+    # Chat calls report some cached input and, now and then, reasoning tokens, as providers do.
+    cached = int(input_tokens * rng.uniform(0, 0.8)) if kind == "chat" and rng.random() < 0.3 else 0
+    reasoning = int(output_tokens * rng.uniform(0.2, 0.9)) if kind == "chat" and rng.random() < 0.2 else 0
+    row = {"id": new_id(8), "created": created, "provider_id": provider.id, "provider_name": provider.name,
+           "model": model, "endpoint": endpoint, "status": status, "http_status": http_status,
+           "input_tokens": input_tokens, "output_tokens": output_tokens, "cache_read_tokens": cached,
+           "cache_write_tokens": 0, "reasoning_tokens": reasoning, "duration_ms": duration, "ttft_ms": ttft,
+           "stream": stream, "error_code": code, "error_message": message}
+    return tuple(row[name] for name in SUMMARY_COLUMNS)
 
 
 def generate(count, providers, *, days=30, batch=10_000, rng=None, now=None):
