@@ -8,7 +8,7 @@ from peewee import (SQL, BigAutoField, BigIntegerField, BooleanField, CharField,
 from inference_gateway.store.db import database
 
 
-# Token details (parts of input/output tokens) that providers report; columns since schema version 3.
+# Token details (parts of input/output tokens) that providers report; columns since schema version 4.
 TOKEN_DETAILS = ("cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
 
 
