@@ -147,9 +147,10 @@ def test_cached_and_reasoning_tokens_reach_the_answer_the_row_and_usage(gateway,
         ["cacheReadTokens", "cacheWriteTokens", "inputTokens", "outputTokens"],
         ["cacheReadTokens", "inputTokens", "outputTokens", "reasoningTokens"]]
     data = usage_of(gateway.url)
-    rows = {row["id"]: row for row in data["requests"]}
     for answer in answers:
-        row = rows[answer["requestId"]]
+        resp = requests.get(gateway.url + P + "/requests/" + answer["requestId"], timeout=10)
+        assert resp.status_code == 200, resp.text
+        row = resp.json()["data"]
         for key in ("inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens", "reasoningTokens"):
             assert row[key] == answer["usage"].get(key, 0), (answer["model"], key)
     after = data["summary"]
