@@ -43,6 +43,13 @@ def gateway(tmp_path_factory, upstream):
         server.stop()
 
 
+@pytest.fixture(autouse=True)
+def rich_upstream(up):
+    """The fake upstream answering tools, images and response formats (tests/fake_upstream/rich.py)."""
+    up.rich = True
+    return up
+
+
 def chat(server, body):
     resp = requests.post(server.url + P + "/chat", json=body, timeout=15)
     return resp.status_code, resp.json()

@@ -166,12 +166,13 @@ def generate(up, req, model, opencode=False, stream=False):
 
 
 def check_rich(up, body, contents):
-    """Gemini's own refusals: a function call the fake made must come back with its thoughtSignature
-    (as Gemini 3 requires), a functionResponse must name a declared function, images are inline."""
+    """Gemini's own refusals: a function call the fake made (in rich mode) must come back with its
+    thoughtSignature (as Gemini 3 requires), a functionResponse must name a declared function,
+    images are inline."""
     declared = {d.get("name") for tool in body.get("tools") or [] for d in tool.get("functionDeclarations") or []}
     for i, content in enumerate(contents):
         calls = [p for p in content["parts"] if "functionCall" in p]
-        if calls and calls[0].get("thoughtSignature") not in up.signatures:
+        if up.rich and calls and calls[0].get("thoughtSignature") not in up.signatures:
             return error(400, f"Function call is missing a thought_signature in functionCall parts. This is required "
                               f"for tools to work correctly. Additional data, function call `default_api:"
                               f"{calls[0]['functionCall'].get('name')}` , position {i + 1}.")

@@ -2,7 +2,8 @@
 a tool result, a JSON answer, or what it saw in the images. Each kind reads its own request shape
 into a `Rich` and writes the answer back in its own shape.
 
-Rules, first match wins:
+Off unless a test sets `up.rich = True` (other tests script their own tool turns and expect the
+plain reply after them). Rules, first match wins:
   the last turn carries tool results  -> text "The tool said: <results>";
   the request declares tools (and does not forbid calling them) -> a call to the forced tool or the
       first one, with `up.tool_arguments` (`up.json_answer` when the call carries a response format);
@@ -37,6 +38,8 @@ class Answer:
 
 
 def answer(up, rich):
+    if not up.rich:
+        return None
     if rich.tool_results:
         return Answer(text="The tool said: " + "; ".join(rich.tool_results))
     if rich.tools and not rich.no_calls:

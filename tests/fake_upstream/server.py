@@ -305,7 +305,8 @@ class FakeUpstream:
         self.page_size = 3
         self.max_upload = 25 * 1024 * 1024
         self.models = {kind: list(ids) for kind, ids in DEFAULT_MODELS.items()}
-        # Rich chat (tests/fake_upstream/rich.py).
+        # Rich chat (tests/fake_upstream/rich.py), off by default.
+        self.rich = False
         self.tool_arguments = dict(rich.DEFAULT_TOOL_ARGUMENTS)
         self.json_answer = dict(rich.DEFAULT_JSON_ANSWER)
         self.parallel_tools = False
