@@ -41,7 +41,7 @@ def schemathesis(url, phases, tmp_path, *extra):
         "--exclude-checks", "positive_data_acceptance,not_a_server_error,ensure_resource_availability",
         "--exclude-path", P + "/chat/ws",  # a WebSocket: tests/test_chat_ws.py
         "--header", f"Authorization: Bearer {ADMIN}",
-        "--max-examples", "30", "--max-time", MAX_TIME, "--seed", "19", "--workers", "2",
+        "--max-examples", "30", "--max-time", MAX_TIME, "--seed", "19", "--workers", "1",
         "--request-timeout", "30", "--suppress-health-check", "all", "--no-color", *extra,
     ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz_hooks", "PYTHONPATH": ROOT}
