@@ -5,10 +5,24 @@ from flask import Flask
 
 from inference_gateway import api, cli, compat
 from inference_gateway.config import load_config
+from inference_gateway.gateway.admission import Gate
+from inference_gateway.gateway.pricing import PriceTable
 from inference_gateway.providers import HttpSettings, ProviderSettings
 from inference_gateway.store import db, migrations, provider_store, spool, stream_rows
+from inference_gateway.store.limit_counters import DatabaseCounters, RedisCounters
 from inference_gateway.store.resolve_cache import ResolveCache
-from inference_gateway.web import auth, body_limits, envelope, guards, input_guard, logs, observability, tracing
+from inference_gateway.web import (auth, body_limits, envelope, guards, input_guard, logs, observability, tracing,
+                                   virtual_keys)
+
+
+def make_gate(settings):
+    """Virtual keys' limits: counters in Redis with REDIS_URL, else in the gateway's database."""
+    lease = settings["LIMITS_LEASE_SECONDS"]
+    if settings["REDIS_URL"]:
+        counters, store = RedisCounters(settings["REDIS_URL"], settings["LIMITS_REDIS_PREFIX"], lease), "REDIS_URL"
+    else:
+        counters, store = DatabaseCounters(lease), "DATABASE_URL"
+    return Gate(counters, settings["LIMITS_FAIL_OPEN"], settings["LIMITS_DEFAULT_OUTPUT_TOKENS"], store)
 
 
 def create_app(config=None):
@@ -43,6 +57,8 @@ def create_app(config=None):
 
     seconds = settings["PROVIDER_CACHE_SECONDS"]
     app.extensions["resolve_cache"] = ResolveCache(seconds) if seconds > 0 else None
+    app.extensions["prices"] = PriceTable(settings["PRICES_FILE"])
+    app.extensions["gate"] = make_gate(settings)
     db.init_app(app)
     migrations.create_or_migrate()
     spool.configure(settings["DATA_DIR"])
@@ -52,6 +68,7 @@ def create_app(config=None):
     db.release_all()
     guards.init_app(app)
     auth.init_app(app)
+    virtual_keys.init_app(app)
     envelope.register(app)
     input_guard.init_app(app)
     api.register(app)

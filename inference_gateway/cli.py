@@ -112,7 +112,9 @@ def fake_row(rng, provider, model, kind, created):
            "model": model, "endpoint": endpoint, "status": status, "http_status": http_status,
            "input_tokens": input_tokens, "output_tokens": output_tokens, "cache_read_tokens": cached,
            "cache_write_tokens": 0, "reasoning_tokens": reasoning, "duration_ms": duration, "ttft_ms": ttft,
-           "stream": stream, "error_code": code, "error_message": message}
+           "stream": stream, "error_code": code, "error_message": message,
+           # No virtual key, and no cost: generated rows are unpriced.
+           "key_id": None, "cost_usd": None, "prices": None}
     return tuple(row[name] for name in SUMMARY_COLUMNS)
 
 

@@ -48,6 +48,14 @@ SETTINGS = {
     # (spans carry model names, token counts and request ids, never bodies or keys); empty is off.
     "OTEL_EXPORTER_OTLP_ENDPOINT": ("", str),
     "OTEL_SERVICE_NAME": ("inference-gateway", str),
+    "PRICES_FILE": (None, str),
+    # Virtual keys' counters; the URL may carry a password: set by the operator only.
+    "REDIS_URL": (None, str),
+    "LIMITS_FAIL_OPEN": (False, "bool"),
+    "LIMITS_REDIS_PREFIX": ("igw", str),
+    "LIMITS_LEASE_SECONDS": (900, int),
+    "LIMITS_DEFAULT_OUTPUT_TOKENS": (1024, int),
+    "KEY_CACHE_SECONDS": (0.5, float),
 }
 
 TRUE = {"1", "true", "yes", "on"}

@@ -75,7 +75,7 @@ def test_every_route_names_its_role(app):
     callers = {("GET", "/providers"), ("GET", "/providers/<id_or_name>"), ("GET", "/models"),
                ("GET", "/usage"), ("GET", "/requests/<request_id>"), ("POST", "/chat"),
                ("POST", "/chat/stream"), ("GET", "/chat/ws"), ("POST", "/embed"), ("POST", "/images"),
-               ("POST", "/transcribe")}
+               ("POST", "/transcribe"), ("GET", "/prices")}
     callers = {(method, P + path) for method, path in callers} | {
         # The OpenAI-compatible surface, and its fallback answering unknown /v1 paths in its format.
         ("POST", "/v1/chat/completions"), ("GET", "/v1/models"), ("GET", "/v1/models/<path:model_id>"),

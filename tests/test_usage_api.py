@@ -57,7 +57,9 @@ def expected(records):
             "totalInputTokens": inp, "totalOutputTokens": out, "totalTokens": inp + out,
             "totalCacheReadTokens": sum(r.cache_read_tokens for r in records),
             "totalCacheWriteTokens": sum(r.cache_write_tokens for r in records),
-            "totalReasoningTokens": sum(r.reasoning_tokens for r in records)}
+            "totalReasoningTokens": sum(r.reasoning_tokens for r in records),
+            "totalCostUsd": round(sum(r.cost_usd or 0 for r in records), 9),
+            "unpricedRequests": sum(r.cost_usd is None and r.provider_id is not None for r in records)}
 
 
 def without_avg(summary):
@@ -73,7 +75,8 @@ def test_seed_example_since_and_provider(api, add, providers):
     data = usage(api, "since=2026-03-01&provider=openai")
     assert data["summary"] == {"totalRequests": 2, "totalErrors": 1, "totalInputTokens": 15,
                                "totalOutputTokens": 12, "totalTokens": 27, "totalCacheReadTokens": 5,
-                               "totalCacheWriteTokens": 3, "totalReasoningTokens": 6, "avgDurationMs": 450}
+                               "totalCacheWriteTokens": 3, "totalReasoningTokens": 6, "avgDurationMs": 450,
+                               "totalCostUsd": 0.0, "unpricedRequests": 2}
     assert [r["id"] for r in data["requests"]] == [failed.id, first.id]
     assert before.id not in {r["id"] for r in data["requests"]}
     row = data["requests"][0]
@@ -82,7 +85,7 @@ def test_seed_example_since_and_provider(api, add, providers):
                    "httpStatus": 502, "inputTokens": 0, "outputTokens": 0, "totalTokens": 0,
                    "cacheReadTokens": 0, "cacheWriteTokens": 0, "reasoningTokens": 0,
                    "durationMs": 500, "ttftMs": None, "stream": False, "errorCode": "UPSTREAM_ERROR",
-                   "errorMessage": "boom"}
+                   "errorMessage": "boom", "keyId": None, "costUsd": None, "prices": None}
     assert data["nextCursor"] is None
 
 

@@ -30,7 +30,7 @@ def chat():
     body = json_body()
     with logged_call("chat", body) as record:
         data = load_chat(body)
-        provider, model, adapter = open_adapter(record, data.get("model"), data.get("provider_id"))
+        provider, model, adapter = open_adapter(record, data.get("model"), data.get("provider_id"), data)
         completion = complete(record, adapter, chat_request(data, model))
         return ok(keep_response(record, {
             "content": completion.content,
@@ -46,7 +46,7 @@ def chat():
 def open_stream(record, body):
     """Validate, resolve and reach the upstream; any failure raises before an event is sent."""
     data = load_chat(body)
-    provider, model, adapter = open_adapter(record, data.get("model"), data.get("provider_id"))
+    provider, model, adapter = open_adapter(record, data.get("model"), data.get("provider_id"), data)
     return open_chat_stream(record, provider.name, adapter, chat_request(data, model))
 
 

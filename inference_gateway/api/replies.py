@@ -131,6 +131,12 @@ class CountersReply(Reply):
     totalCacheWriteTokens = fields.Integer(required=True)
     totalReasoningTokens = fields.Integer(required=True)
     avgDurationMs = fields.Integer(required=True)
+    totalCostUsd = fields.Float(required=True)
+    unpricedRequests = fields.Integer(required=True)
+
+
+class KeyCountersReply(CountersReply):
+    keyId = maybe()
 
 
 class ProviderCountersReply(CountersReply):
@@ -162,6 +168,43 @@ class RequestRowReply(Reply):
     stream = fields.Boolean(required=True)
     errorCode = maybe()
     errorMessage = maybe()
+    keyId = maybe()
+    costUsd = maybe(fields.Float)
+    prices = maybe(fields.Dict)
+
+
+class PriceReply(Reply):
+    model = text()
+    providerType = maybe()
+    price = maybe(fields.Dict)
+    source = maybe(validate=validate.OneOf(["file", "genai-prices"]))
+
+
+class KeyReply(Reply):
+    id = text()
+    name = text()
+    role = text(validate=validate.OneOf(["caller", "admin"]))
+    prefix = text()
+    models = maybe(fields.List, cls_or_instance=fields.String())
+    providers = maybe(fields.List, cls_or_instance=fields.String())
+    rpm = maybe(fields.Integer)
+    tpm = maybe(fields.Integer)
+    maxConcurrent = maybe(fields.Integer)
+    budgetUsd = maybe(fields.Float)
+    budgetPeriod = text(validate=validate.OneOf(["day", "month", "total"]))
+    expiresAt = maybe(fields.String)
+    metadata = maybe(fields.Dict)
+    created = timestamp(required=True)
+    updated = timestamp(required=True)
+    revokedAt = maybe(fields.String)
+
+
+class NewKeyReply(KeyReply):
+    key = text()
+
+
+class KeyWithSpendReply(KeyReply):
+    spentUsd = maybe(fields.Float)
 
 
 class RequestReply(RequestRowReply):
@@ -175,6 +218,7 @@ class UsageReply(Reply):
     summary = fields.Nested(CountersReply, required=True)
     byProvider = fields.List(fields.Nested(ProviderCountersReply), required=True)
     byModel = fields.List(fields.Nested(ModelCountersReply), required=True)
+    byKey = fields.List(fields.Nested(KeyCountersReply), required=True)
     requests = fields.List(fields.Nested(RequestRowReply), required=True)
     nextCursor = maybe()
 

@@ -8,6 +8,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from inference_gateway import errors
 from inference_gateway.store import usage
 from inference_gateway.web.envelope import ok
+from inference_gateway.web.virtual_keys import own_key_only
 from inference_gateway.web.strict import StrictSchema
 from inference_gateway.web.openapi import describe
 from inference_gateway.api.replies import RequestReply, UsageReply
@@ -48,6 +49,7 @@ class UsageQuerySchema(StrictSchema):
     model = fields.String(validate=validate.Length(min=1, max=300))
     endpoint = fields.String(validate=validate.OneOf(usage.ENDPOINTS, error="must be one of: {choices}"))
     status = fields.String(validate=validate.OneOf(usage.STATUSES, error="must be one of: {choices}"))
+    key = fields.String(validate=validate.Length(min=1, max=16))
     limit = fields.Integer(load_default=50, validate=validate.Range(
         min=1, max=1000, error="must be between {min} and {max}"))
     cursor = Cursor(usage.decode_cursor)
@@ -87,14 +89,15 @@ def get_usage():
     since, until = bounds(data)
     provider_id = usage.provider_id_for(data["provider"]) if "provider" in data else None
     filters = usage.Filters(provider_id=provider_id, since=since, until=until, model=data.get("model"),
-                            endpoint=data.get("endpoint"), status=data.get("status"))
+                            endpoint=data.get("endpoint"), status=data.get("status"),
+                            key_id=own_key_only() or data.get("key"))
     return ok(usage.query(filters, data["limit"], data.get("cursor")))
 
 
 @bp.get("/requests/<request_id>")
 @describe("One request-log row", reply=RequestReply)
 def get_request(request_id):
-    return ok(usage.to_dict(usage.get(request_id), bodies=True))
+    return ok(usage.to_dict(usage.get(request_id, own_key_only()), bodies=True))
 
 
 @bp.record_once

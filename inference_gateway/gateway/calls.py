@@ -26,14 +26,20 @@ def recorded(record):
             request_log.write(record)
 
 
-def open_adapter(record, model, provider_ref, cache, settings):
-    """Resolve the provider for this call and return (provider, model, adapter), noting them on the record."""
-    record.model = model
+def open_adapter(record, model, provider_ref, cache, settings, prices=None, gate=None, key=None, data=None):
+    """Resolve the provider for this call and return (provider, model, adapter), noting them on the record.
+    With a virtual `key`, the call must pass its lists and limits first (`gate`, gateway/admission.py;
+    `data` is the request body its tokens are estimated from)."""
+    requested = record.model = model
     # The upstream may take minutes (a slow first byte, a long stream): holding a pooled
     # connection that long let a burst of streams exhaust the pool. The log row takes its own.
     with db.brief():
         provider, model = resolve(model, provider_ref, cache)
     record.set_provider(provider, model)
+    if prices is not None:
+        record.price = prices.lookup(model, provider.type)
+    if key is not None and gate is not None:
+        gate.admit(record, key, provider, model, requested, data)
     adapter = provider_store.adapter_for(provider, settings)
     record.adapter = adapter
     return provider, model, adapter

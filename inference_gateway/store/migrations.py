@@ -6,7 +6,8 @@ from peewee import DatabaseError, PostgresqlDatabase
 from playhouse import migrate as schema_migrate
 
 from inference_gateway.store.db import database
-from inference_gateway.store.tables import TABLES, TOKEN_DETAILS, RequestLog, SchemaVersion, UsageRollup, rollup_triggers
+from inference_gateway.store.tables import (KEY_TABLES, TABLES, TOKEN_DETAILS, RequestLog, SchemaVersion, UsageRollup,
+                                            rebuild_rollup_sql, rollup_triggers)
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,29 @@ def _token_details(migrator):
 
 # Version 1 is the initial schema (created from the models). Append (version, function) pairs here;
 # each takes a playhouse.migrate SchemaMigrator and must keep existing rows.
-MIGRATIONS = [(2, _stream_rows), (3, _request_ids), (4, _token_details)]
+def _keys_and_cost(migrator):
+    """Rows gain the virtual key, the cost and the prices it used; the rollup gains the key as a
+    dimension and the cost. The rollup is derived data: dropped, recreated and refilled from the rows."""
+    postgres = isinstance(database.obj, PostgresqlDatabase)
+    fields = RequestLog._meta.fields
+    present = {column.name for column in database.get_columns("request_log")}
+    schema_migrate.migrate(*(migrator.add_column("request_log", name, fields[name])
+                             for name in ("key_id", "cost_usd", "prices") if name not in present))
+    database.execute_sql("CREATE INDEX IF NOT EXISTS request_log_key_id_created_id ON request_log (key_id, created, id)")
+    if postgres:
+        database.execute_sql("DROP TRIGGER IF EXISTS request_log_rollup ON request_log")
+    else:
+        for name in ("request_log_rollup_insert", "request_log_rollup_delete", "request_log_rollup_update"):
+            database.execute_sql(f"DROP TRIGGER IF EXISTS {name}")
+    database.execute_sql("DROP TABLE usage_rollup")
+    UsageRollup.create_table()
+    database.execute_sql(rebuild_rollup_sql(postgres))
+    for statement in rollup_triggers(postgres):
+        database.execute_sql(statement)
+
+
+MIGRATIONS = [(2, _stream_rows), (3, _request_ids), (4, _token_details), (5, _keys_and_cost),
+              (6, lambda migrator: database.create_tables(KEY_TABLES, safe=True))]
 
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 

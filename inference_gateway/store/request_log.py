@@ -51,6 +51,18 @@ class CallRecord:
     response_body: Optional[str] = None
     # The X-Request-Id of the HTTP call this one answers (None for a WebSocket frame's call).
     request_id: Optional[str] = None
+    # The virtual key the call was made with (None for static keys and open mode).
+    key_id: Optional[str] = None
+    # USD, from `price` and the tokens; None when the model has no price (never 0 for unknown).
+    cost_usd: Optional[float] = None
+    # The unit prices the cost was computed with (JSON): a later price change rewrites nothing.
+    prices: Optional[str] = None
+    # The model's price (gateway.pricing.Price), set once the call is resolved.
+    price: object = field(default=None, repr=False)
+    # Called with the record once its tokens and cost are final (limits settle their reservation).
+    on_finish: object = field(default=None, repr=False)
+    # A virtual key's x-ratelimit-* figures after this call's reservation (store.limit_counters.Window).
+    limits_window: object = field(default=None, repr=False)
     # The adapter serving the call; its upstream wait is read when the call finishes.
     adapter: object = field(default=None, repr=False)
     # Set when a stream takes over writing the row after the view returns.
@@ -93,6 +105,14 @@ class CallRecord:
         if self.adapter is not None:
             self.upstream_ms = self.adapter.upstream_seconds * 1000.0
         self.overhead_ms = max(0.0, wall_ms - self.upstream_ms)
+        if self.price is not None:
+            self.cost_usd, self.prices = self.price.charge(self)
+        if self.on_finish is not None:
+            on_finish, self.on_finish = self.on_finish, None
+            try:
+                on_finish(self)
+            except Exception:  # the row is written whatever became of the settlement
+                log.exception("settling the limits of call %s failed", self.id)
 
     def usage_dict(self):
         """The call's token counts as the API shows them (the details only when reported)."""

@@ -2,8 +2,8 @@
 import secrets
 from datetime import datetime, timezone
 
-from peewee import (SQL, BigAutoField, BigIntegerField, BooleanField, CharField, DateTimeField, ForeignKeyField,
-                    IntegerField, Model, PostgresqlDatabase, TextField)
+from peewee import (SQL, BigAutoField, BigIntegerField, BooleanField, CharField, DateTimeField, DoubleField,
+                    ForeignKeyField, IntegerField, Model, PostgresqlDatabase, TextField)
 
 from inference_gateway.store.db import database
 
@@ -90,6 +90,9 @@ class RequestLog(BaseModel):
     worker = CharField(max_length=128, null=True)
     # The X-Request-Id of the HTTP call (a caller's own id may repeat, so it is not the key).
     request_id = CharField(max_length=128, null=True, index=True)
+    key_id = CharField(max_length=16, null=True)
+    cost_usd = DoubleField(null=True)
+    prices = TextField(null=True)
 
     class Meta:
         table_name = "request_log"
@@ -98,6 +101,7 @@ class RequestLog(BaseModel):
             (("created", "id"), False),
             (("provider_id", "created", "id"), False),
             (("model", "created", "id"), False),
+            (("key_id", "created", "id"), False),
         )
 
     @classmethod
@@ -141,11 +145,15 @@ class UsageRollup(BaseModel):
     cache_read_tokens = detail_field(BigIntegerField)
     cache_write_tokens = detail_field(BigIntegerField)
     reasoning_tokens = detail_field(BigIntegerField)
+    key_id = CharField(max_length=16, default="")
+    cost_usd = DoubleField(default=0)
+    # Calls that reached a provider but have no cost (their model has no price).
+    unpriced = BigIntegerField(default=0)
 
     class Meta:
         table_name = "usage_rollup"
         indexes = (
-            (("bucket", "provider_id", "model", "endpoint", "status"), True),
+            (("bucket", "provider_id", "model", "endpoint", "status", "key_id"), True),
             (("provider_id", "bucket"), False),
         )
 
@@ -154,28 +162,52 @@ class UsageRollup(BaseModel):
 SUMMED = ("input_tokens", "output_tokens", "duration_ms") + TOKEN_DETAILS
 
 
+ROLLUP_KEY = "bucket, provider_id, model, endpoint, status, key_id"
+
+
+def unpriced_sql(row, postgres):
+    """1 for a finished row that reached a provider and has no cost, else 0."""
+    test = f"({row}.cost_usd IS NULL AND {row}.provider_id IS NOT NULL AND {row}.status <> 'in_progress')"
+    return test + "::int" if postgres else test
+
+
+def hour_sql(column, postgres):
+    # SQLite keeps datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' text; the hour is its first 13 characters.
+    return f"date_trunc('hour', {column})" if postgres else f"substr({column}, 1, 13) || ':00:00'"
+
+
+def _derived(row, postgres):
+    """Rollup counters computed from a row rather than copied: its cost and whether it is unpriced."""
+    return {"cost_usd": f"coalesce({row}.cost_usd, 0)", "unpriced": unpriced_sql(row, postgres)}
+
+
 def rollup_triggers(postgres, summed=SUMMED):
     """DDL that keeps usage_rollup equal to the sums over request_log, in the writing statement's
     own transaction (so a row and its counters commit or vanish together). Only a stream's row is
     updated (from in_progress to its outcome): its old counters are taken off, its new ones added.
     `summed` names the counters (a test builds an older schema's triggers with fewer)."""
-    columns = "bucket, provider_id, provider_name, model, endpoint, status, requests, errors, " + ", ".join(summed)
+    derived = list(_derived("NEW", postgres))
+    columns = ("bucket, provider_id, provider_name, model, endpoint, status, key_id, requests, errors, "
+               + ", ".join(list(summed) + derived))
     add = ("requests = usage_rollup.requests + 1, errors = usage_rollup.errors + excluded.errors, "
-           + "".join(f"{c} = usage_rollup.{c} + excluded.{c}, " for c in summed)
+           + "".join(f"{c} = usage_rollup.{c} + excluded.{c}, " for c in list(summed) + derived)
            + "provider_name = coalesce(excluded.provider_name, usage_rollup.provider_name)")
     sub = ("requests = requests - 1, errors = errors - {is_error}, "
-           + ", ".join(f"{c} = {c} - OLD.{c}" for c in summed)
+           + ", ".join([f"{c} = {c} - OLD.{c}" for c in summed]
+                       + [f"{c} = {c} - {e}" for c, e in _derived("OLD", postgres).items()])
            + " WHERE bucket = {bucket} AND provider_id = coalesce(OLD.provider_id, '') "
-           "AND model = coalesce(OLD.model, '') AND endpoint = OLD.endpoint AND status = OLD.status")
+           "AND model = coalesce(OLD.model, '') AND endpoint = OLD.endpoint AND status = OLD.status "
+           "AND key_id = coalesce(OLD.key_id, '')")
 
     def insert(bucket, is_error):
         return (f"INSERT INTO usage_rollup ({columns}) VALUES ({bucket}, coalesce(NEW.provider_id, ''), "
-                f"NEW.provider_name, coalesce(NEW.model, ''), NEW.endpoint, NEW.status, 1, {is_error}, "
-                + ", ".join(f"NEW.{c}" for c in summed) + ") "
-                f"ON CONFLICT (bucket, provider_id, model, endpoint, status) DO UPDATE SET {add};")
+                f"NEW.provider_name, coalesce(NEW.model, ''), NEW.endpoint, NEW.status, "
+                f"coalesce(NEW.key_id, ''), 1, {is_error}, "
+                + ", ".join([f"NEW.{c}" for c in summed] + list(_derived("NEW", postgres).values())) + ") "
+                f"ON CONFLICT ({ROLLUP_KEY}) DO UPDATE SET {add};")
 
+    new, old = hour_sql("NEW.created", postgres), hour_sql("OLD.created", postgres)
     if postgres:
-        new, old = "date_trunc('hour', NEW.created)", "date_trunc('hour', OLD.created)"
         return [
             "CREATE OR REPLACE FUNCTION request_log_rollup() RETURNS trigger LANGUAGE plpgsql AS $$ "
             "BEGIN IF TG_OP IN ('UPDATE', 'DELETE') THEN UPDATE usage_rollup SET "
@@ -186,8 +218,6 @@ def rollup_triggers(postgres, summed=SUMMED):
             "CREATE TRIGGER request_log_rollup AFTER INSERT OR UPDATE OR DELETE ON request_log "
             "FOR EACH ROW EXECUTE FUNCTION request_log_rollup()",
         ]
-    # SQLite keeps datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' text; the hour is its first 13 characters.
-    new, old = "substr(NEW.created, 1, 13) || ':00:00'", "substr(OLD.created, 1, 13) || ':00:00'"
     return [
         # Replaced, not kept: a migration that changes the summed columns recreates them.
         "DROP TRIGGER IF EXISTS request_log_rollup_insert",
@@ -202,4 +232,70 @@ def rollup_triggers(postgres, summed=SUMMED):
         + insert(new, "NEW.status = 'error'") + " END",
     ]
 
-TABLES = [SchemaVersion, Provider, ProviderModel, UsageRollup, RequestLog]
+
+def rebuild_rollup_sql(postgres):
+    """Fill an empty usage_rollup from request_log (a migration that changes the rollup's shape)."""
+    error = "(status = 'error')::int" if postgres else "(status = 'error')"
+    return (f"INSERT INTO usage_rollup (bucket, provider_id, provider_name, model, endpoint, status, key_id, "
+            f"requests, errors, {', '.join(SUMMED)}, cost_usd, unpriced) SELECT {hour_sql('created', postgres)}, "
+            f"coalesce(provider_id, ''), max(provider_name), coalesce(model, ''), endpoint, status, "
+            f"coalesce(key_id, ''), count(*), sum({error}), {', '.join(f'sum({c})' for c in SUMMED)}, "
+            f"coalesce(sum(cost_usd), 0), sum({unpriced_sql('request_log', postgres)}) "
+            f"FROM request_log GROUP BY 1, 2, 4, 5, 6, 7")
+
+
+class VirtualKey(BaseModel):
+    """A key the gateway issued (POST /keys). Only the SHA-256 of its secret is kept."""
+
+    id = CharField(primary_key=True, max_length=16, default=lambda: new_id(6))
+    name = CharField(max_length=200)
+    role = CharField(max_length=16, default="caller")
+    secret_hash = CharField(max_length=64, unique=True)
+    prefix = CharField(max_length=16)
+    models = TextField(null=True)  # JSON list of glob patterns
+    providers = TextField(null=True)  # JSON list of provider ids or names
+    rpm = IntegerField(null=True)
+    tpm = IntegerField(null=True)
+    max_concurrent = IntegerField(null=True)
+    budget_usd = DoubleField(null=True)
+    budget_period = CharField(max_length=8, default="total")
+    expires_at = DateTimeField(null=True)
+    metadata = TextField(null=True)  # JSON object
+    created = DateTimeField(default=utcnow)
+    updated = DateTimeField(default=utcnow)
+    revoked_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "virtual_key"
+
+
+class LimitEvent(BaseModel):
+    """One admitted call of a virtual key, for limits kept in the database (no REDIS_URL): counted
+    in its minute's requests and tokens, and while `open` and leased, in calls in flight and spend
+    reserved. Kept a minute, then deleted."""
+
+    id = CharField(primary_key=True, max_length=16)
+    key_id = CharField(max_length=16)
+    second = BigIntegerField()
+    tokens = BigIntegerField(default=0)
+    cost_nano = BigIntegerField(default=0)
+    lease_until = DoubleField()
+    open = BooleanField(default=True)
+
+    class Meta:
+        table_name = "limit_event"
+        indexes = ((("key_id", "second"), False),)
+
+
+class KeySpend(BaseModel):
+    """A virtual key's settled spend in one budget period, in nano-USD ('<key id>:<period>')."""
+
+    id = CharField(primary_key=True, max_length=40)
+    nano = BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "key_spend"
+
+
+KEY_TABLES = [VirtualKey, LimitEvent, KeySpend]
+TABLES = [SchemaVersion, Provider, ProviderModel, UsageRollup, RequestLog] + KEY_TABLES

@@ -3,6 +3,7 @@ pruning it. Summaries read the hourly usage_rollup for whole hours and request_l
 partial hours at either end of a time range, so they stay fast at millions of rows."""
 import base64
 import binascii
+import json
 import logging
 import threading
 import time
@@ -17,7 +18,7 @@ from inference_gateway.store import db
 from inference_gateway.store import provider_store
 from inference_gateway.store.tables import SUMMARY_COLUMNS, TOKEN_DETAILS, Provider, RequestLog, UsageRollup, utcnow
 from inference_gateway.store.provider_store import iso
-from inference_gateway.store.request_log import CANCELLED, ERROR, SUCCESS
+from inference_gateway.store.request_log import CANCELLED, ERROR, IN_PROGRESS, SUCCESS
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class Filters:
     model: Optional[str] = None
     endpoint: Optional[str] = None
     status: Optional[str] = None
+    key_id: Optional[str] = None
 
 
 def provider_id_for(ref):
@@ -89,7 +91,7 @@ def _where(model, time_field, filters, start, end):
         conds.append(time_field < end)
     if filters.provider_id:
         conds.append(model.provider_id == filters.provider_id)
-    for name in ("model", "endpoint", "status"):
+    for name in ("model", "endpoint", "status", "key_id"):
         if getattr(filters, name):
             conds.append(getattr(model, name) == getattr(filters, name))
     return conds
@@ -97,10 +99,10 @@ def _where(model, time_field, filters, start, end):
 
 def _rollup_groups(filters, start, end):
     R = UsageRollup
-    query = (R.select(R.provider_id, fn.MAX(R.provider_name), R.model, fn.SUM(R.requests), fn.SUM(R.errors),
-                      fn.SUM(R.input_tokens), fn.SUM(R.output_tokens), fn.SUM(R.duration_ms),
-                      *[fn.SUM(getattr(R, name)) for name in TOKEN_DETAILS])
-             .group_by(R.provider_id, R.model))
+    query = (R.select(R.provider_id, fn.MAX(R.provider_name), R.model, R.key_id, fn.SUM(R.requests),
+                      fn.SUM(R.errors), fn.SUM(R.input_tokens), fn.SUM(R.output_tokens), fn.SUM(R.duration_ms),
+                      *[fn.SUM(getattr(R, name)) for name in TOKEN_DETAILS], fn.SUM(R.cost_usd), fn.SUM(R.unpriced))
+             .group_by(R.provider_id, R.model, R.key_id))
     conds = _where(R, R.bucket, filters, start, end)
     return query.where(*conds).tuples() if conds else query.tuples()
 
@@ -108,18 +110,22 @@ def _rollup_groups(filters, start, end):
 def _raw_groups(filters, start, end):
     L = RequestLog
     errors_ = fn.SUM(Case(None, [(L.status == ERROR, 1)], 0))
-    return (L.select(L.provider_id, fn.MAX(L.provider_name), L.model, fn.COUNT(L.id), errors_,
+    unpriced = fn.SUM(Case(None, [((L.cost_usd.is_null(True)) & (L.provider_id.is_null(False))
+                                   & (L.status != IN_PROGRESS), 1)], 0))
+    return (L.select(L.provider_id, fn.MAX(L.provider_name), L.model, L.key_id, fn.COUNT(L.id), errors_,
                      fn.SUM(L.input_tokens), fn.SUM(L.output_tokens), fn.SUM(L.duration_ms),
-                     *[fn.SUM(getattr(L, name)) for name in TOKEN_DETAILS])
+                     *[fn.SUM(getattr(L, name)) for name in TOKEN_DETAILS], fn.SUM(L.cost_usd), unpriced)
             .where(*_where(L, L.created, filters, start, end))
-            .group_by(L.provider_id, L.model).tuples())
+            .group_by(L.provider_id, L.model, L.key_id).tuples())
 
 
-COUNTERS = 8  # requests, errors, input, output, duration, and the TOKEN_DETAILS
+# requests, errors, input, output, duration, the TOKEN_DETAILS, cost (USD), unpriced requests
+COUNTERS = 10
+COST = 8
 
 
 def counters(requests=0, errors_=0, input_tokens=0, output_tokens=0, duration_ms=0, cache_read=0,
-             cache_write=0, reasoning=0):
+             cache_write=0, reasoning=0, cost_usd=0.0, unpriced=0):
     return {
         "totalRequests": requests,
         "totalErrors": errors_,
@@ -131,13 +137,16 @@ def counters(requests=0, errors_=0, input_tokens=0, output_tokens=0, duration_ms
         "totalCacheWriteTokens": cache_write,
         "totalReasoningTokens": reasoning,
         "avgDurationMs": round(duration_ms / requests) if requests else 0,
+        # What the priced calls cost; unpricedRequests says how many calls it leaves out.
+        "totalCostUsd": round(cost_usd, 9),
+        "unpricedRequests": unpriced,
     }
 
 
 def _add(totals, key, values):
     current = totals.setdefault(key, [0] * COUNTERS)
     for i, value in enumerate(values):
-        current[i] += int(value or 0)
+        current[i] += float(value or 0) if i == COST else int(value or 0)
 
 
 def summarize(filters):
@@ -148,9 +157,9 @@ def summarize(filters):
         queries.append(_rollup_groups(filters, *rollup_range))
     groups, names = {}, {}
     for query in queries:
-        for provider_id, provider_name, model, *values in query:
+        for provider_id, provider_name, model, key_id, *values in query:
             # The rollup stores NULL as ''; both mean "none".
-            key = (provider_id or None, model or None)
+            key = (provider_id or None, model or None, key_id or None)
             _add(groups, key, values)
             if provider_name:
                 names[key[0]] = provider_name
@@ -159,17 +168,21 @@ def summarize(filters):
     ids = [pid for pid in names if pid]
     if ids:
         names.update({p.id: p.name for p in Provider.select(Provider.id, Provider.name).where(Provider.id.in_(ids))})
-    total, by_provider, by_model = {}, {}, {}
-    for (provider_id, model), values in groups.items():
+    total, by_provider, by_model, by_key = {}, {}, {}, {}
+    for (provider_id, model, key_id), values in groups.items():
         _add(total, None, values)
         _add(by_provider, provider_id, values)
         _add(by_model, model, values)
+        _add(by_key, key_id, values)
     return {
         "summary": counters(*total.get(None, [0] * COUNTERS)),
         "byProvider": _ranked([{"providerId": pid, "provider": names.get(pid), **counters(*values)}
                                for pid, values in by_provider.items()], "provider"),
         "byModel": _ranked([{"model": model, **counters(*values)} for model, values in by_model.items()],
                            "model"),
+        # keyId null: calls made with a static key (or none, in open mode).
+        "byKey": _ranked([{"keyId": key_id, **counters(*values)} for key_id, values in by_key.items()],
+                         "keyId"),
     }
 
 
@@ -235,6 +248,9 @@ def to_dict(row, bodies=False):
         "stream": bool(row.stream),
         "errorCode": row.error_code,
         "errorMessage": row.error_message,
+        "keyId": row.key_id,
+        "costUsd": row.cost_usd,
+        "prices": json.loads(row.prices) if row.prices else None,
     }
     if bodies:
         # The one-row view also names the HTTP call's X-Request-Id (None on rows older than it).
@@ -247,13 +263,14 @@ def to_dict(row, bodies=False):
     return data
 
 
-def get(request_id):
-    """The row with this id, or else the newest row of the HTTP call with this X-Request-Id."""
+def get(request_id, key_id=None):
+    """The row with this id, or else the newest row of the HTTP call with this X-Request-Id; with
+    `key_id`, only if that key made it (another key's row is a 404)."""
     row = RequestLog.get_or_none(RequestLog.id == request_id)
     if row is None:
         row = (RequestLog.select().where(RequestLog.request_id == request_id)
                .order_by(RequestLog.created.desc(), RequestLog.id.desc()).first())
-    if row is None:
+    if row is None or (key_id is not None and row.key_id != key_id):
         raise errors.NotFound(f"request '{request_id}' not found (it may be older than the retention period)")
     return row
 

@@ -2,12 +2,13 @@
 on `g`, schema errors as 400s, the app's resolve cache and provider settings."""
 from contextlib import contextmanager
 
-from flask import current_app, g
+from flask import current_app, g, request
 from marshmallow import ValidationError
 
 from inference_gateway.errors import bad_request_from
 from inference_gateway.gateway import calls
 from inference_gateway.store.request_log import CallRecord, capture_body
+from inference_gateway.web.virtual_keys import current_key
 
 
 @contextmanager
@@ -30,10 +31,16 @@ def provider_settings():
     return current_app.extensions["provider_settings"]
 
 
-def open_adapter(record, model, provider_ref):
-    """(provider, model, adapter) for this call, with the app's resolve cache and provider settings."""
+def open_adapter(record, model, provider_ref, data=None):
+    """(provider, model, adapter) for this call, with the app's resolve cache and provider settings;
+    a virtual key's lists and limits are enforced here for every surface. `data`: the request body
+    its tokens are estimated from (by default the request's JSON)."""
+    key = current_key()
+    if key is not None and data is None:
+        data = request.get_json(silent=True) if request.is_json else None
     return calls.open_adapter(record, model, provider_ref, current_app.extensions["resolve_cache"],
-                              provider_settings())
+                              provider_settings(), current_app.extensions["prices"],
+                              current_app.extensions["gate"], key, data)
 
 
 def keep_response(record, data):
