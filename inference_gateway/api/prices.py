@@ -22,7 +22,7 @@ price_query = PriceQuerySchema()
 
 @bp.get("/prices")
 @describe("The price that applies to a model, and its source", query=PriceQuerySchema, reply=PriceReply,
-          tags=["usage"])
+          tags=["usage"], errors=[(404, errors.NOT_FOUND)])
 def get_price():
     """Role: caller. The model is resolved as a call would be (so `openai/gpt-4o` is priced as the
     model the provider is sent); a model no provider serves is looked up by its name alone."""
