@@ -201,13 +201,16 @@ def test_a_caller_key_sees_only_its_own_rows(client, admin, new_key, provider, s
     my_id = chat(client, mine).get_json()["data"]["requestId"]
     their_id = chat(client, theirs).get_json()["data"]["requestId"]
     data = client.get(P + "/usage", headers=as_key(mine)).get_json()["data"]
-    assert [r["id"] for r in data["requests"]] == [my_id] and data["summary"]["totalRequests"] == 1
+    assert data["summary"]["totalRequests"] == 1 and len(data["requests"]) == 1
+    mine_row = client.get(P + f"/requests/{my_id}", headers=as_key(mine)).get_json()["data"]
+    assert data["requests"][0]["id"] == mine_row["id"] and mine_row["keyId"] == mine["id"]
     assert [k["keyId"] for k in data["byKey"]] == [mine["id"]]
     assert client.get(P + f"/requests/{my_id}", headers=as_key(mine)).status_code == 200
     assert client.get(P + f"/requests/{their_id}", headers=as_key(mine)).status_code == 404
     everything = admin("get", "/usage")[1]["data"]
     assert {k["keyId"] for k in everything["byKey"]} == {mine["id"], theirs["id"]}
-    assert admin("get", f"/usage?key={theirs['id']}")[1]["data"]["requests"][0]["id"] == their_id
+    their_row = admin("get", f"/requests/{their_id}")[1]["data"]
+    assert admin("get", f"/usage?key={theirs['id']}")[1]["data"]["requests"][0]["id"] == their_row["id"]
     assert everything["summary"]["totalCostUsd"] == pytest.approx(2 * (15 + 12) * 1000 / 1e6)
 
 
