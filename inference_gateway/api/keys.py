@@ -38,7 +38,14 @@ class KeySchema(StrictSchema):
     metadata = fields.Dict(keys=fields.String(), allow_none=True)
 
 
+class KeyChangeSchema(KeySchema):
+    """PUT /keys/<id>: any of the fields; only those the body names change."""
+
+    name = fields.String(validate=validate.Length(min=1, max=200))
+
+
 key_schema = KeySchema()
+key_change_schema = KeyChangeSchema()
 
 
 def naive_utc(data):
@@ -85,16 +92,16 @@ def get_key(key_id):
 
 
 @bp.put("/keys/<key_id>")
-@describe("Change a virtual key (every instance applies it within a second)", body=KeySchema, reply=KeyReply,
+@describe("Change a virtual key (every instance applies it within a second)", body=KeyChangeSchema, reply=KeyReply,
           tags=["keys"], errors=[(404, errors.NOT_FOUND), (409, errors.CONFLICT)])
 @auth.admin_required
 def update_key(key_id):
     row = key_store.get(key_id)
     body = json_body()
-    loaded = naive_utc(key_schema.load(body, partial=True))
-    # Only what the body names changes (a partial load still fills in the create defaults).
+    loaded = naive_utc(key_change_schema.load(body))
+    # Only what the body names changes (the load fills in the create defaults).
     data = {name: value for name, value in loaded.items()
-            if (key_schema.fields[name].data_key or name) in body}
+            if (key_change_schema.fields[name].data_key or name) in body}
     return ok(key_store.to_dict(key_store.update(row, data)))
 
 
