@@ -40,6 +40,32 @@ class ToolCall:
 
 
 @dataclass
+class Thought:
+    """A piece of the model's reasoning as its provider shows it: the text (a summary at some
+    providers), and what must go back unchanged on the next turn: Anthropic's thinking `signature`
+    or Gemini's thoughtSignature, or `redacted` (Anthropic's encrypted redacted_thinking data)."""
+
+    text: str = ""
+    signature: Optional[str] = None
+    redacted: Optional[str] = None
+
+
+@dataclass
+class Reasoning:
+    """How much the model may think before answering, as the caller asked for it. Each provider
+    takes what it has an equivalent for; anything else is a 400 naming the field (never dropped).
+
+    `mode`: "enabled" (with `budget_tokens`), "adaptive" (the model decides) or "disabled";
+    `effort`: none | minimal | low | medium | high | xhigh | max; `summary`: show the reasoning
+    (OpenAI's auto | concise | detailed; "omitted" keeps only the signatures)."""
+
+    mode: Optional[str] = None
+    budget_tokens: Optional[int] = None
+    effort: Optional[str] = None
+    summary: Optional[str] = None
+
+
+@dataclass
 class ResponseFormat:
     type: str  # text | json | json_schema
     name: Optional[str] = None
@@ -56,6 +82,10 @@ class Message:
     content: object = ""
     tool_calls: list = field(default_factory=list)
     tool_call_id: Optional[str] = None
+    # An assistant turn's reasoning (of Thought), sent back before its content where the provider
+    # needs it (Anthropic's thinking blocks, Gemini's thought parts). A tuple by default: a plain
+    # message allocates nothing for it.
+    thoughts: list = ()
 
 
 @dataclass
@@ -88,6 +118,8 @@ class ChatRequest:
     response_format: Optional[ResponseFormat] = None
     # Anthropic's `anthropic-beta` header as a caller sent it: forwarded to Anthropic upstreams only.
     beta: Optional[str] = None
+    reasoning: Optional[Reasoning] = None
+    top_k: Optional[int] = None
 
 
 @dataclass
@@ -97,6 +129,18 @@ class Completion:
     usage: Usage
     finish_reason: Optional[str] = None
     tool_calls: list = field(default_factory=list)  # of ToolCall
+    thoughts: list = ()  # of Thought, in the order they came
+
+
+@dataclass
+class ThoughtDelta:
+    """A piece of a streamed Thought: `index` says which; `text` is the next piece of its text; the
+    signature (or redacted data) comes whole, usually last."""
+
+    index: int
+    text: str = ""
+    signature: Optional[str] = None
+    redacted: Optional[str] = None
 
 
 @dataclass
@@ -122,6 +166,7 @@ class Chunk:
     usage: Optional[Usage] = None
     finish_reason: Optional[str] = None
     tool_calls: tuple = ()  # of ToolCallDelta
+    thoughts: tuple = ()  # of ThoughtDelta
 
 
 @dataclass

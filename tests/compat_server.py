@@ -1,5 +1,7 @@
 """One gunicorn gateway per test module for the compatible surfaces: every provider type registered
 against the fake upstream, a gateway key required, upstream retries off (errors surface at once)."""
+import anthropic
+import openai
 import requests
 
 from .conftest import PROVIDER_NAMES
@@ -50,3 +52,15 @@ def run_gateway(tmp_path_factory, upstream):
         yield gw
     finally:
         server.stop()
+
+
+def openai_client(gateway, up):
+    """The official openai SDK on /v1 with the caller key (a fixture's body: `pytest.fixture(openai_client)`)."""
+    with openai.OpenAI(base_url=gateway.url + "/v1", api_key=GATEWAY_KEY, max_retries=0, timeout=20) as client:
+        yield client
+
+
+def anthropic_client(gateway, up):
+    """The official anthropic SDK with the caller key (a fixture's body)."""
+    with anthropic.Anthropic(base_url=gateway.url, api_key=GATEWAY_KEY, max_retries=0, timeout=20) as client:
+        yield client

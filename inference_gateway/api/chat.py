@@ -16,7 +16,8 @@ bp = Blueprint("chat", __name__)
 STREAM_EVENTS = (
     "One `data: {json}` line per event: `message_start` {requestId, model, provider}, then "
     "`content_block_delta` {delta: {text}} per text delta and `tool_call_delta` {index, id?, name?, "
-    "arguments: <partial JSON text>} per piece of a tool call, then `message_stop` {usage, finishReason, "
+    "arguments: <partial JSON text>} per piece of a tool call, `thinking_delta` {index, text, signature?, "
+    "redacted?} per piece of the model's reasoning when the provider shows it, then `message_stop` {usage, finishReason, "
     "toolCalls}; a failure after the first event is a final `error` {error: {code, message}} event instead.")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 # Events go out in the envelope's compact encoding (one encoder per process).

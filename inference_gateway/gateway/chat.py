@@ -66,6 +66,16 @@ def tool_call_event(delta):
     return event
 
 
+def thought_event(delta):
+    """A streamed piece of the model's reasoning: its text, then its signature (or redacted data)."""
+    event = {"type": "thinking_delta", "index": delta.index, "text": delta.text}
+    if delta.signature:
+        event["signature"] = delta.signature
+    if delta.redacted is not None:
+        event["redacted"] = delta.redacted
+    return event
+
+
 def complete(record, adapter, req):
     """One completion, its usage noted on the call's row."""
     completion = adapter.chat(req)
@@ -173,6 +183,10 @@ class ChatStream:
                     self.deltas += 1
                     self.tool_calls.add(delta)
                     yield tool_call_event(delta)
+                for delta in chunk.thoughts:
+                    record.mark_first_token()
+                    self.deltas += 1
+                    yield thought_event(delta)
             calls = self.tool_calls.result() if self.tool_calls else []
             stop = {"type": "message_stop", "usage": record.usage_dict(),
                     "finishReason": self.finish_reason, "toolCalls": [tool_call_dict(c) for c in calls]}

@@ -5,7 +5,8 @@ import re
 
 from inference_gateway import errors
 from inference_gateway.errors import UpstreamFailure
-from inference_gateway.types import Chunk, Completion, TextPart, Tool, ToolCall, ToolCallDelta, Usage
+from inference_gateway.types import (Chunk, Completion, TextPart, Thought, ThoughtDelta, Tool, ToolCall,
+                                     ToolCallDelta, Usage)
 from inference_gateway.providers.common import (event_json, header, int_or_zero, parts_of, role_and_content,
                                                 stream_cut, stream_failed, unsupported)
 
@@ -63,11 +64,60 @@ def content_blocks(content):
     return content if isinstance(content, str) else [block(part) for part in content]
 
 
+def thinking_block(thought):
+    """A Thought as the block it came as; None for one without a signature (another provider's
+    summary, which Anthropic would refuse and has no use for)."""
+    if thought.redacted:
+        return {"type": "redacted_thinking", "data": thought.redacted}
+    if thought.signature:
+        return {"type": "thinking", "thinking": thought.text, "signature": thought.signature}
+    return None
+
+
 def assistant_turn(message):
-    blocks = [block(part) for part in parts_of(message.content)]
-    blocks += [{"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments}
-               for call in message.tool_calls]
+    """Thinking blocks first (Anthropic checks them, unchanged and in order), then text, then tool
+    calls; a call's own signature is the thinking block (with no text) that preceded it."""
+    blocks = [b for b in map(thinking_block, message.thoughts) if b is not None]
+    blocks += [block(part) for part in parts_of(message.content)]
+    for call in message.tool_calls:
+        if call.signature:
+            blocks.append({"type": "thinking", "thinking": "", "signature": call.signature})
+        blocks.append({"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments})
     return {"role": "assistant", "content": blocks}
+
+
+# Anthropic's output_config.effort values.
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+def reasoning_payload(payload, req, name):
+    """`thinking` ({type: enabled, budget_tokens} | adaptive | disabled, with `display`),
+    `output_config.effort` and `top_k`; what has no Anthropic equivalent is refused."""
+    if req.top_k is not None:
+        payload["top_k"] = req.top_k
+    reasoning = req.reasoning
+    if reasoning is None:
+        return
+    thinking = None
+    if reasoning.mode == "enabled" or reasoning.budget_tokens is not None:
+        if reasoning.budget_tokens is None:
+            raise unsupported(name, "thinking without budget_tokens (Anthropic's enabled thinking needs one)")
+        thinking = {"type": "enabled", "budget_tokens": reasoning.budget_tokens}
+    elif reasoning.mode in ("adaptive", "disabled"):
+        thinking = {"type": reasoning.mode}
+    if reasoning.summary is not None:
+        display = {"omitted": "omitted"}.get(reasoning.summary, "summarized")
+        if thinking is None or thinking["type"] == "disabled":
+            # Asking to see the reasoning turns thinking on: Claude decides how much.
+            thinking = {"type": "adaptive"}
+        thinking["display"] = display
+    if thinking is not None:
+        payload["thinking"] = thinking
+    if reasoning.effort is not None:
+        if reasoning.effort not in EFFORTS:
+            raise unsupported(name, f"reasoning effort '{reasoning.effort}' (Anthropic's output_config.effort "
+                                    "takes " + ", ".join(EFFORTS) + ")")
+        payload.setdefault("output_config", {})["effort"] = reasoning.effort
 
 
 def structured_tool(fmt, model, has_tools, name):
@@ -116,7 +166,7 @@ def messages_payload(req, default_max_tokens, *, stream=False, name="anthropic")
                 last["content"].append(result)
             else:
                 messages.append({"role": "user", "content": [result]})
-        elif role == "assistant" and message.tool_calls:
+        elif role == "assistant" and (message.tool_calls or message.thoughts):
             messages.append(assistant_turn(message))
         else:
             messages.append({"role": role, "content": content_blocks(content)})
@@ -149,6 +199,8 @@ def messages_payload(req, default_max_tokens, *, stream=False, name="anthropic")
     fmt = req.response_format
     if fmt is not None and fmt.type == "json_schema" and forced is None:
         payload["output_config"] = {"format": {"type": "json_schema", "schema": fmt.schema}}
+    if req.reasoning is not None or req.top_k is not None:
+        reasoning_payload(payload, req, name)
     if stream:
         payload["stream"] = True
     return payload
@@ -179,13 +231,17 @@ def parse_message(body, model, *, name="anthropic", structured=None):
     """A Completion; with `structured` (the forced tool's name) its input is the answer's text."""
     if not isinstance(body, dict) or not isinstance(body.get("content"), list):
         raise errors.UpstreamError(f"provider '{name}' sent a reply with no content")
-    texts, calls = [], []
+    texts, calls, thoughts = [], [], []
     reason = finish_reason(body.get("stop_reason"))
     for item in body["content"]:
         if not isinstance(item, dict):
             continue
         if item.get("type") == "text":
             texts.append(item.get("text") or "")
+        elif item.get("type") == "thinking":
+            thoughts.append(Thought(item.get("thinking") or "", item.get("signature") or None))
+        elif item.get("type") == "redacted_thinking":
+            thoughts.append(Thought(redacted=item.get("data") or ""))
         elif item.get("type") == "tool_use":
             arguments = item.get("input") if isinstance(item.get("input"), dict) else {}
             if structured is not None and item.get("name") == structured:
@@ -194,7 +250,7 @@ def parse_message(body, model, *, name="anthropic", structured=None):
             else:
                 calls.append(ToolCall(item.get("id") or f"call_{len(calls)}", item.get("name") or "", arguments))
     return Completion(content="".join(texts), model=model, usage=parse_usage(body.get("usage") or {}),
-                      finish_reason=reason, tool_calls=calls)
+                      finish_reason=reason, tool_calls=calls, thoughts=thoughts)
 
 
 def iter_chunks(events, *, name="anthropic", structured=None):
@@ -204,6 +260,7 @@ def iter_chunks(events, *, name="anthropic", structured=None):
     forwarded as they come (for the forced structured-output tool, as text)."""
     usage = Usage()
     tools, as_text = {}, set()  # content block index -> tool call index; blocks that are the answer
+    thoughts = {}  # content block index -> thought index
     for event in events:
         kind = event.event
         if kind == "ping":
@@ -219,7 +276,11 @@ def iter_chunks(events, *, name="anthropic", structured=None):
             yield Chunk(usage=Usage(**vars(usage)))
         elif kind == "content_block_start":
             started = payload.get("content_block") or {}
-            if started.get("type") == "tool_use":
+            if started.get("type") in ("thinking", "redacted_thinking"):
+                thoughts[payload.get("index")] = len(thoughts)
+                if started["type"] == "redacted_thinking":
+                    yield Chunk(thoughts=(ThoughtDelta(len(thoughts) - 1, redacted=started.get("data") or ""),))
+            elif started.get("type") == "tool_use":
                 if structured is not None and started.get("name") == structured:
                     as_text.add(payload.get("index"))
                 else:
@@ -230,6 +291,11 @@ def iter_chunks(events, *, name="anthropic", structured=None):
             delta = payload.get("delta") or {}
             if delta.get("type") == "text_delta" and delta.get("text"):
                 yield Chunk(text=delta["text"])
+            elif delta.get("type") == "thinking_delta" and payload.get("index") in thoughts:
+                yield Chunk(thoughts=(ThoughtDelta(thoughts[payload["index"]], delta.get("thinking") or ""),))
+            elif delta.get("type") == "signature_delta" and payload.get("index") in thoughts:
+                yield Chunk(thoughts=(ThoughtDelta(thoughts[payload["index"]],
+                                                   signature=delta.get("signature") or None),))
             elif delta.get("type") == "input_json_delta" and delta.get("partial_json"):
                 index = payload.get("index")
                 if index in as_text:

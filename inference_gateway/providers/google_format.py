@@ -6,7 +6,8 @@ from math import gcd
 
 from inference_gateway import errors
 from inference_gateway.errors import UpstreamFailure
-from inference_gateway.types import Chunk, Completion, Image, ImagePart, TextPart, ToolCall, ToolCallDelta, Usage
+from inference_gateway.types import (Chunk, Completion, Image, ImagePart, TextPart, Thought, ThoughtDelta, ToolCall,
+                                     ToolCallDelta, Usage)
 from inference_gateway.providers.common import (event_json, int_or_zero, parts_of, role_and_content, stream_cut,
                                                 stream_failed, system_texts, unsupported)
 
@@ -66,8 +67,17 @@ def function_response(message, calls, name):
     return [{"functionResponse": {"name": call.name, "response": response}}] + images
 
 
+def thought_part(thought):
+    """A thought sent back as the part it came as (with its signature); None for one without a
+    signature (a summary Gemini does not need back) or another provider's redacted thinking."""
+    if not thought.signature or thought.redacted:
+        return None
+    return {"text": thought.text, "thought": True, "thoughtSignature": thought.signature}
+
+
 def model_turn(message, name):
-    parts = [wire_part(part, name) for part in parts_of(message.content)]
+    parts = [p for p in map(thought_part, message.thoughts) if p is not None]
+    parts += [wire_part(part, name) for part in parts_of(message.content)]
     for call in message.tool_calls:
         part = {"functionCall": {"name": call.name, "args": call.arguments}}
         if call.signature:
@@ -91,7 +101,7 @@ def contents_payload(req, name):
                 contents.append({"role": "user", "parts": parts})
         elif role == "assistant":
             calls.update((call.id, call) for call in message.tool_calls)
-            contents.append(model_turn(message, name) if message.tool_calls else
+            contents.append(model_turn(message, name) if message.tool_calls or message.thoughts else
                             {"role": "model", "parts": [wire_part(p, name) for p in parts_of(content)]
                              if not isinstance(content, str) else [{"text": content}]})
         else:
@@ -130,9 +140,44 @@ def generate_payload(req, *, name="google"):
         config["responseMimeType"] = "application/json"
         if fmt.type == "json_schema":
             config["responseJsonSchema"] = fmt.schema
+    if req.reasoning is not None or req.top_k is not None:
+        reasoning_config(config, req, name)
     if config:
         payload["generationConfig"] = config
     return payload
+
+
+# reasoning effort -> thinkingLevel (Gemini 3; 2.5 takes a thinkingBudget instead).
+THINKING_LEVELS = ("minimal", "low", "medium", "high")
+
+
+def reasoning_config(config, req, name):
+    """topK, and `thinkingConfig`: thinkingBudget (-1 lets the model decide, 0 turns thinking off),
+    thinkingLevel from an effort, includeThoughts to see the thought summaries."""
+    if req.top_k is not None:
+        config["topK"] = req.top_k
+    reasoning = req.reasoning
+    if reasoning is None:
+        return
+    thinking = {}
+    if reasoning.budget_tokens is not None:
+        thinking["thinkingBudget"] = reasoning.budget_tokens
+    elif reasoning.mode == "adaptive":
+        thinking["thinkingBudget"] = -1
+    elif reasoning.mode == "disabled" or reasoning.effort == "none":
+        thinking["thinkingBudget"] = 0
+    if reasoning.effort not in (None, "none"):
+        if reasoning.effort not in THINKING_LEVELS:
+            raise unsupported(name, f"reasoning effort '{reasoning.effort}' (Gemini's thinkingLevel takes "
+                                    + ", ".join(THINKING_LEVELS) + ")")
+        if "thinkingBudget" in thinking:
+            raise unsupported(name, "a thinking budget together with a reasoning effort (Gemini takes "
+                                    "thinkingBudget or thinkingLevel, not both)")
+        thinking["thinkingLevel"] = reasoning.effort
+    if reasoning.summary not in (None, "omitted"):
+        thinking["includeThoughts"] = True
+    if thinking:
+        config["thinkingConfig"] = thinking
 
 
 # -- Gemini -> neutral ----------------------------------------------------------------------------
@@ -159,13 +204,17 @@ def blocked(body, name):
 
 
 def candidate_parts(body):
-    """The first candidate and its parts, without `thought` parts."""
+    """The first candidate and its parts (`thought` parts among them)."""
     candidates = body.get("candidates") if isinstance(body, dict) else None
     if not candidates or not isinstance(candidates[0], dict):
         return None, []
     candidate = candidates[0]
     parts = (candidate.get("content") or {}).get("parts") or []
-    return candidate, [part for part in parts if isinstance(part, dict) and not part.get("thought")]
+    return candidate, [part for part in parts if isinstance(part, dict)]
+
+
+def thought(part):
+    return Thought(part.get("text") or "", part.get("thoughtSignature") or None)
 
 
 def call_id(call):
@@ -189,10 +238,11 @@ def parse_generate(body, model, *, name="google"):
     candidate, parts = candidate_parts(body)
     if candidate is None:
         raise blocked(body, name)
-    text = "".join(part.get("text") or "" for part in parts)
+    text = "".join(part.get("text") or "" for part in parts if not part.get("thought"))
     calls = [tool_call(part) for part in parts if isinstance(part.get("functionCall"), dict)]
     return Completion(content=text, model=model, usage=parse_usage(body.get("usageMetadata")),
-                      finish_reason=reply_reason(candidate, bool(calls)), tool_calls=calls)
+                      finish_reason=reply_reason(candidate, bool(calls)), tool_calls=calls,
+                      thoughts=[thought(part) for part in parts if part.get("thought")])
 
 
 def iter_chunks(events, *, name="google"):
@@ -200,7 +250,8 @@ def iter_chunks(events, *, name="google"):
 
     Every complete stream carries a finishReason on its last chunk; EOF before one is a cut.
     Function calls arrive whole: each is one ToolCallDelta with all its arguments."""
-    finished, calls = False, 0
+    # Consecutive thought parts (across chunks too) are pieces of one Thought.
+    finished, calls, thoughts, thinking = False, 0, 0, False
     for event in events:
         if event.event == "ping":
             continue
@@ -217,6 +268,13 @@ def iter_chunks(events, *, name="google"):
         if candidate is None and (payload.get("promptFeedback") or {}).get("blockReason"):
             raise blocked(payload, name)
         for part in parts:
+            if part.get("thought"):
+                if not thinking:
+                    thinking, thoughts = True, thoughts + 1
+                yield Chunk(thoughts=(ThoughtDelta(thoughts - 1, part.get("text") or "",
+                                                   part.get("thoughtSignature") or None),))
+                continue
+            thinking = False
             if part.get("text"):
                 yield Chunk(text=part["text"])
             if isinstance(part.get("functionCall"), dict):
@@ -320,6 +378,7 @@ def parse_images(body, *, name="google"):
     candidate, parts = candidate_parts(body)
     if candidate is None:
         raise blocked(body, name)
+    parts = [part for part in parts if not part.get("thought")]
     images = [Image(b64_json=part["inlineData"].get("data"),
                     mime_type=part["inlineData"].get("mimeType"))
               for part in parts if isinstance(part.get("inlineData"), dict)]

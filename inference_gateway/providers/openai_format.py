@@ -47,10 +47,48 @@ def wire_message(message, name):
     if calls:
         # Content may be null beside tool calls; an empty string is refused by some servers.
         wire["content"] = wire["content"] or None
-        wire["tool_calls"] = [{"id": call.id, "type": "function", "function": {
-            "name": call.name, "arguments": json.dumps(call.arguments, separators=(",", ":"))}}
-            for call in calls]
+        wire["tool_calls"] = [wire_tool_call(call) for call in calls]
     return wire
+
+
+def wire_tool_call(call):
+    wire = {"id": call.id, "type": "function", "function": {
+        "name": call.name, "arguments": json.dumps(call.arguments, separators=(",", ":"))}}
+    if call.signature:
+        # Gemini's OpenAI-compatible API carries thoughtSignature here, and needs it back.
+        wire["extra_content"] = {"google": {"thought_signature": call.signature}}
+    return wire
+
+
+def google_signature(call):
+    """The thought_signature of a tool call from Gemini's OpenAI-compatible API, or None."""
+    extra = call.get("extra_content")
+    google = extra.get("google") if isinstance(extra, dict) else None
+    signature = google.get("thought_signature") if isinstance(google, dict) else None
+    return signature if isinstance(signature, str) and signature else None
+
+
+# OpenAI's reasoning_effort values (the Responses API's reasoning.effort takes the same).
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+
+
+def reasoning_payload(payload, req, name):
+    """`reasoning_effort` and nothing else: chat completions has no thinking budget, no switch and
+    no way to show the reasoning, so those are refused rather than dropped (`top_k` too)."""
+    if req.top_k is not None:
+        raise unsupported(name, "top_k (OpenAI's chat completions have no top-k sampling)")
+    reasoning = req.reasoning
+    if reasoning is None:
+        return
+    if reasoning.budget_tokens is not None or reasoning.mode in ("enabled", "adaptive"):
+        raise unsupported(name, "a thinking budget (thinking.budget_tokens / type enabled or adaptive): "
+                                "OpenAI's reasoning models take reasoning_effort")
+    if reasoning.summary not in (None, "auto", "omitted"):
+        raise unsupported(name, f"reasoning summaries ('{reasoning.summary}'): chat completions return "
+                                "no reasoning text")
+    effort = "none" if reasoning.mode == "disabled" and reasoning.effort is None else reasoning.effort
+    if effort is not None:
+        payload["reasoning_effort"] = effort
 
 
 def tools_payload(tools):
@@ -100,6 +138,8 @@ def chat_payload(req, *, max_tokens_field="max_completion_tokens", stream=False,
         payload["tool_choice"] = tool_choice_payload(req.tool_choice)
     if req.response_format is not None:
         payload["response_format"] = response_format_payload(req.response_format)
+    if req.reasoning is not None or req.top_k is not None:
+        reasoning_payload(payload, req, name)
     if stream:
         payload["stream"] = True
         if include_usage:
@@ -127,7 +167,7 @@ def parse_tool_calls(calls):
         if not isinstance(function, dict):
             continue
         parsed.append(tool_call(call.get("id") or f"call_{len(parsed)}", function.get("name") or "",
-                                function.get("arguments")))
+                                function.get("arguments"), google_signature(call)))
     return parsed
 
 
@@ -152,7 +192,8 @@ def tool_call_deltas(delta):
             continue
         function = call.get("function") or {}
         pieces.append(ToolCallDelta(index=int_or_zero(call.get("index")), id=call.get("id"),
-                                    name=function.get("name"), arguments=function.get("arguments") or ""))
+                                    name=function.get("name"), arguments=function.get("arguments") or "",
+                                    signature=google_signature(call)))
     return tuple(pieces)
 
 

@@ -4,7 +4,7 @@ from responses import matchers
 
 from inference_gateway import errors
 from inference_gateway.providers.google import GoogleProvider
-from inference_gateway.types import (Chunk, EmbedRequest, ImageRequest, Message, TranscribeRequest,
+from inference_gateway.types import (Chunk, ThoughtDelta, EmbedRequest, ImageRequest, Message, TranscribeRequest,
                                      Usage)
 
 from .helpers import add_sse, chat_request, load, sent_json
@@ -98,7 +98,8 @@ def test_stream_uses_alt_sse_and_yields_deltas_usage_and_finish(gemini, rsps):
     chunks = list(gemini.stream(chat_request("gemini-2.5-flash", max_tokens=64)))
     assert sent_json(rsps.calls[0])["generationConfig"] == {"maxOutputTokens": 64}
     assert chunks == [
-        Chunk(usage=Usage(6, 0)),
+        # The thought part (a summary Gemini sent unasked here) is carried as a Thought, apart.
+        Chunk(thoughts=(ThoughtDelta(0, "Thinking about rivers"),)), Chunk(usage=Usage(6, 0)),
         Chunk(text="The longest river"), Chunk(usage=Usage(6, 23, reasoning_tokens=20)),
         Chunk(text=" is the Nile."), Chunk(usage=Usage(6, 28, reasoning_tokens=20), finish_reason="stop"),
     ]

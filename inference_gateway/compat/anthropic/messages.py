@@ -4,12 +4,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Optional
 
+from inference_gateway.compat import reasoning
 from inference_gateway.compat.anthropic.errors import event_error
 from inference_gateway.compat.wire import (
     Fields, bad, load_model, load_stream, max_tokens, message_list, number, set_field, stop_list, typed_items,
     unsupported)
 from inference_gateway.providers.common import text_of
-from inference_gateway.types import ChatRequest, ImagePart, Message, ResponseFormat, TextPart, Tool, ToolCall
+from inference_gateway.types import (ChatRequest, ImagePart, Message, ResponseFormat, TextPart, Thought, Tool,
+                                     ToolCall)
 
 # Fields that only tune delivery or bookkeeping: accepted and not forwarded (README).
 IGNORED = frozenset({"metadata", "service_tier", "speed", "inference_geo", "diagnostics",
@@ -122,7 +124,7 @@ def _assistant_turn(content, where, out):
         return
     if not isinstance(content, list):
         raise bad(where, "must be a string or a list of content blocks")
-    parts, calls = [], []
+    parts, calls, thoughts, previous = [], [], [], None
     for i, block in enumerate(content):
         at = f"{where}[{i}]"
         kind = block.get("type") if isinstance(block, dict) else None
@@ -131,11 +133,21 @@ def _assistant_turn(content, where, out):
                     or not isinstance(block.get("input"), dict):
                 raise bad(at, "a tool_use block needs id, name and an object input")
             calls.append(ToolCall(block["id"], block["name"], block["input"]))
+            reasoning.claim_signature(thoughts, calls[-1], previous == "thinking")
         elif kind == "text":
             parts.append(_text(block, at))
+        elif kind == "thinking":
+            if not isinstance(block.get("thinking"), str) or not isinstance(block.get("signature"), str):
+                raise bad(at, "a thinking block needs its thinking text and signature, as received")
+            thoughts.append(Thought(block["thinking"], block["signature"] or None))
+        elif kind == "redacted_thinking":
+            if not isinstance(block.get("data"), str):
+                raise bad(f"{at}.data", "must be the redacted data, as received")
+            thoughts.append(Thought(redacted=block["data"]))
         else:
             raise unsupported(f"{at}.type", f"'{kind}' blocks are not supported in assistant turns")
-    out.append(Message("assistant", parts, calls))
+        previous = kind
+    out.append(Message("assistant", parts, calls, thoughts=thoughts))
 
 
 def _messages(value, call):
@@ -206,6 +218,11 @@ def _output_config(value, call):
     if not isinstance(value, dict):
         raise bad("output_config", "must be an object")
     for key, fmt in value.items():
+        if key == "effort":
+            chosen = reasoning.effort(fmt, "output_config.effort")
+            if chosen is not None:
+                call.fields["reasoning"] = reasoning.merged(call.fields.get("reasoning"), effort=chosen)
+            continue
         if key != "format":
             raise unsupported(f"output_config.{key}")
         if fmt is None:
@@ -213,6 +230,12 @@ def _output_config(value, call):
         if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
             raise bad("output_config.format", "must be {\"type\": \"json_schema\", \"schema\": {...}}")
         call.fields["response_format"] = ResponseFormat("json_schema", "response", fmt["schema"])
+
+
+def _thinking(value, call):
+    chosen = reasoning.thinking(value)
+    if chosen is not None:
+        call.fields["reasoning"] = reasoning.merged(chosen, effort=(call.fields.get("reasoning") or chosen).effort)
 
 
 def _top_cache_control(value, call):
@@ -232,10 +255,12 @@ FIELDS = Fields({
     "stream": load_stream,
     "output_config": _output_config,
     "cache_control": _top_cache_control,
+    "thinking": _thinking,
+    "top_k": set_field("top_k", reasoning.top_k),
 }, IGNORED, required=("model", "messages", "max_tokens"))
 # count_tokens takes the request without the generation settings.
 COUNT_FIELDS = Fields({name: FIELDS.loaders[name] for name in (
-    "model", "messages", "system", "tools", "tool_choice", "output_config", "cache_control")},
+    "model", "messages", "system", "tools", "tool_choice", "output_config", "cache_control", "thinking")},
                       required=("model", "messages"))
 
 
@@ -265,9 +290,22 @@ def tool_use_block(call):
     return {"type": "tool_use", "id": call["id"], "name": call["name"], "input": call["arguments"]}
 
 
+def thinking_block(thought):
+    """A Thought as Anthropic's block; another provider's unsigned summary gets an empty signature
+    (the SDK's ThinkingBlock needs one) and is not sent upstream again."""
+    if thought.redacted is not None:
+        return {"type": "redacted_thinking", "data": thought.redacted}
+    return {"type": "thinking", "thinking": thought.text, "signature": thought.signature or ""}
+
+
 def message_body(call_id, model, completion, usage, tool_calls):
-    content = [{"type": "text", "text": completion.content}] if completion.content or not tool_calls else []
-    content += [tool_use_block(c) for c in tool_calls]
+    content = [thinking_block(t) for t in completion.thoughts]
+    if completion.content or not tool_calls:
+        content.append({"type": "text", "text": completion.content})
+    for c in tool_calls:
+        if c.get("signature"):
+            content.append(thinking_block(Thought("", c["signature"])))
+        content.append(tool_use_block(c))
     return {"id": f"msg_{call_id}", "type": "message", "role": "assistant", "model": model,
             "content": content, "stop_reason": stop_reason(completion.finish_reason),
             "stop_sequence": None, "usage": usage_body(usage)}
@@ -294,6 +332,9 @@ def stream_frames(events, call_id, model):
             yield _frame("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {
                 "type": "text_delta", "text": event["delta"]["text"]}})
         elif kind == "tool_call_delta":
+            if event.get("signature"):
+                frames, index, open_kind, open_tool = thinking_frames(event, index, open_kind, open_tool)
+                yield from frames
             if open_kind != "tool" or open_tool != event["index"]:
                 if open_kind:
                     yield _frame("content_block_stop", {"type": "content_block_stop", "index": index})
@@ -305,6 +346,9 @@ def stream_frames(events, call_id, model):
             if event.get("arguments"):
                 yield _frame("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {
                     "type": "input_json_delta", "partial_json": event["arguments"]}})
+        elif kind == "thinking_delta":
+            frames, index, open_kind, open_tool = thinking_frames(event, index, open_kind, open_tool)
+            yield from frames
         elif kind == "message_start":
             yield _frame("message_start", {"type": "message_start", "message": {
                 "id": f"msg_{call_id}", "type": "message", "role": "assistant", "model": model,
@@ -321,3 +365,30 @@ def stream_frames(events, call_id, model):
         elif kind == "error":
             yield _frame("error", event_error(event["error"]))
             return
+
+
+def thinking_frames(event, index, open_kind, open_tool):
+    """A reasoning piece as thinking-block events: content_block_start (a redacted block whole),
+    thinking_delta for its text, signature_delta for its signature. A tool call's own signature
+    is a thinking block with no text right before the call's block. Returns the frames and the
+    new (index, open kind, open thought)."""
+    frames = []
+    is_call = event["type"] == "tool_call_delta"
+    if is_call or open_kind != "thinking" or open_tool != event["index"]:
+        if open_kind:
+            frames.append(_frame("content_block_stop", {"type": "content_block_stop", "index": index}))
+        index, open_kind, open_tool = index + 1, "thinking", None if is_call else event["index"]
+        block = ({"type": "redacted_thinking", "data": event["redacted"]} if event.get("redacted") is not None
+                 else {"type": "thinking", "thinking": "", "signature": ""})
+        frames.append(_frame("content_block_start", {"type": "content_block_start", "index": index,
+                                                     "content_block": block}))
+    if not is_call and event["text"]:
+        frames.append(_frame("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {
+            "type": "thinking_delta", "thinking": event["text"]}}))
+    if event.get("signature"):
+        frames.append(_frame("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {
+            "type": "signature_delta", "signature": event["signature"]}}))
+    if is_call:
+        frames.append(_frame("content_block_stop", {"type": "content_block_stop", "index": index}))
+        open_kind = None
+    return frames, index, open_kind, open_tool

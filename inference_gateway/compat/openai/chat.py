@@ -9,7 +9,8 @@ from inference_gateway.compat.wire import (
     text_of_parts, typed_items, unsupported)
 from inference_gateway.compat.openai.content import (
     arguments, arguments_text, function_tool, image_part, response_format, tool_choice)
-from inference_gateway.types import ChatRequest, Message, TextPart, ToolCall
+from inference_gateway.compat import reasoning
+from inference_gateway.types import ChatRequest, Message, TextPart, Thought, ToolCall
 
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant",
          "tool": "tool"}
@@ -59,12 +60,41 @@ def _tool_calls(value, where):
                 or not isinstance(call.get("id"), str) or not isinstance(function.get("name"), str):
             raise bad(at, "must be {id, type: function, function: {name, arguments}}")
         calls.append(ToolCall(call["id"], function["name"], arguments(function.get("arguments"),
-                                                                      f"{at}.function.arguments")))
+                                                                      f"{at}.function.arguments"),
+                              _google_signature(call.get("extra_content"), f"{at}.extra_content")))
     return calls
 
 
+def _google_signature(extra, where):
+    """Gemini's thought signature of a tool call, where Google's OpenAI-compatible API puts it:
+    `extra_content.google.thought_signature`."""
+    if extra is None:
+        return None
+    google = extra.get("google") if isinstance(extra, dict) else None
+    signature = google.get("thought_signature") if isinstance(google, dict) else None
+    if not isinstance(signature, str):
+        raise bad(where, "must be {\"google\": {\"thought_signature\": \"...\"}}")
+    return signature or None
+
+
+def _thinking_blocks(value, where):
+    """An assistant message's `thinking_blocks` (as this gateway and LiteLLM send them): Anthropic's
+    thinking and redacted_thinking blocks, to go back upstream unchanged."""
+    thoughts = []
+    for at, kind, block in typed_items(value, where, "thinking blocks"):
+        if kind == "thinking" and isinstance(block.get("thinking"), str) \
+                and isinstance(block.get("signature"), str):
+            thoughts.append(Thought(block["thinking"], block["signature"] or None))
+        elif kind == "redacted_thinking" and isinstance(block.get("data"), str):
+            thoughts.append(Thought(redacted=block["data"]))
+        else:
+            raise bad(at, "must be {type: thinking, thinking, signature} or {type: redacted_thinking, data}")
+    return thoughts
+
+
 MESSAGE_KEYS = {"system": ("content", "name"), "user": ("content", "name"),
-                "assistant": ("content", "name", "refusal", "tool_calls"),
+                "assistant": ("content", "name", "refusal", "tool_calls", "reasoning_content",
+                              "thinking_blocks"),
                 "tool": ("content", "tool_call_id")}
 
 
@@ -87,7 +117,11 @@ def _message(message, where, called):
     if role == "assistant":
         calls = _tool_calls(message["tool_calls"], f"{where}.tool_calls") if message.get("tool_calls") else []
         called.update(call.id for call in calls)
-        return Message("assistant", text_of_parts(content, f"{where}.content", allow_null=True), calls)
+        # reasoning_content is the reasoning's text for display; only signed blocks go back upstream.
+        thoughts = (_thinking_blocks(message["thinking_blocks"], f"{where}.thinking_blocks")
+                    if message.get("thinking_blocks") else [])
+        return Message("assistant", text_of_parts(content, f"{where}.content", allow_null=True), calls,
+                       thoughts=thoughts)
     return Message(role, _parts(content, f"{where}.content") if role == "user"
                    else text_of_parts(content, f"{where}.content"))
 
@@ -151,6 +185,19 @@ def _tool_choice(value, call):
                                              lambda v: (v.get("function") or {}).get("name"))
 
 
+def _reasoning_effort(value, call):
+    chosen = reasoning.effort(value, "reasoning_effort")
+    if chosen is not None:
+        call.fields["reasoning"] = reasoning.merged(call.fields.get("reasoning"), effort=chosen)
+
+
+def _thinking(value, call):
+    """Anthropic's `thinking` (an extension here, as LiteLLM takes it): for Claude and Gemini."""
+    chosen = reasoning.thinking(value)
+    if chosen is not None:
+        call.fields["reasoning"] = reasoning.merged(chosen, effort=(call.fields.get("reasoning") or chosen).effort)
+
+
 FIELDS = Fields({
     "model": load_model,
     "messages": _messages,
@@ -165,6 +212,8 @@ FIELDS = Fields({
     "response_format": _response_format,
     "tools": _tools,
     "tool_choice": _tool_choice,
+    "reasoning_effort": _reasoning_effort,
+    "thinking": _thinking,
 }, IGNORED, required=("model", "messages"))
 
 
@@ -186,17 +235,35 @@ def usage_body(usage):
     return body
 
 
+def google_extra(signature):
+    return {"google": {"thought_signature": signature}}
+
+
 def tool_call_body(call):
-    return {"id": call["id"], "type": "function",
+    body = {"id": call["id"], "type": "function",
             "function": {"name": call["name"], "arguments": arguments_text(call)}}
+    if call.get("signature"):
+        body["extra_content"] = google_extra(call["signature"])
+    return body
+
+
+def thinking_block(thought):
+    if thought.redacted is not None:
+        return {"type": "redacted_thinking", "data": thought.redacted}
+    return {"type": "thinking", "thinking": thought.text, "signature": thought.signature or ""}
 
 
 def completion_body(call_id, created, model, completion, usage, tool_calls):
-    """OpenAI's chat.completion; `tool_calls` are the API's tool-call dicts (gateway/chat.py)."""
+    """OpenAI's chat.completion; `tool_calls` are the API's tool-call dicts (gateway/chat.py). The
+    model's reasoning, when the provider shows it, rides as `reasoning_content` (its text) and
+    `thinking_blocks` (with the signatures to send back), as LiteLLM and DeepSeek name them."""
     message = {"role": "assistant", "content": completion.content or (None if tool_calls else ""),
                "refusal": None}
     if tool_calls:
         message["tool_calls"] = [tool_call_body(call) for call in tool_calls]
+    if completion.thoughts:
+        message["reasoning_content"] = "".join(t.text for t in completion.thoughts)
+        message["thinking_blocks"] = [thinking_block(t) for t in completion.thoughts]
     return {
         "id": f"chatcmpl-{call_id}", "object": "chat.completion", "created": created, "model": model,
         "choices": [{"index": 0, "message": message, "logprobs": None,
@@ -220,6 +287,7 @@ def stream_frames(events, call_id, created, model, include_usage):
     head = ('{"id":"chatcmpl-%s","object":"chat.completion.chunk","created":%d,"model":%s,"choices":'
             % (call_id, created, json.dumps(model)))
     tail = ',"logprobs":null,"finish_reason":null}]}'
+    thoughts = None  # thought index -> its text so far, once the model shows reasoning
     for event in events:
         kind = event["type"]
         if kind == "content_block_delta":
@@ -232,8 +300,14 @@ def stream_frames(events, call_id, created, model, include_usage):
                 piece["function"] = {"name": event.get("name") or "", "arguments": event["arguments"]}
             else:
                 piece["function"] = {"arguments": event["arguments"]}
+            if event.get("signature"):
+                piece["extra_content"] = google_extra(event["signature"])
             yield _frame(head + '[{"index":0,"delta":{"tool_calls":[' + json.dumps(piece, separators=(",", ":"))
                          + "]}" + tail)
+        elif kind == "thinking_delta":
+            thoughts = thoughts if thoughts is not None else {}
+            yield _frame(head + '[{"index":0,"delta":' + json.dumps(thinking_delta(event, thoughts))
+                         + tail)
         elif kind == "message_start":
             yield _frame(head + '[{"index":0,"delta":{"role":"assistant","content":""}' + tail)
         elif kind == "message_stop":
@@ -246,3 +320,15 @@ def stream_frames(events, call_id, created, model, include_usage):
         elif kind == "error":
             yield _frame(json.dumps({"error": event_error(event["error"])}, separators=(",", ":")))
             return
+
+
+def thinking_delta(event, thoughts):
+    """A piece of reasoning as a chunk's delta: its text as `reasoning_content`; when its signature
+    (or redacted data) arrives, the whole block as `thinking_blocks`, as the message would carry it."""
+    delta = {"reasoning_content": event["text"]} if event["text"] else {}
+    texts = thoughts.setdefault(event["index"], [])
+    texts.append(event["text"])
+    if event.get("signature") or event.get("redacted") is not None:
+        delta["thinking_blocks"] = [thinking_block(Thought("".join(texts), event.get("signature"),
+                                                           event.get("redacted")))]
+    return delta

@@ -1,16 +1,15 @@
 """Responses, stateless, pure translation: a /v1/responses body to the gateway's ChatRequest fields,
-and a Completion or the gateway's stream events back to OpenAI's response object and its typed,
-numbered events. Nothing is stored: `store` is honoured as false and `previous_response_id` (which
+and a Completion back to OpenAI's response object and its output items (the stream's events are
+response_events.py's). Nothing is stored: `store` is honoured as false and `previous_response_id` (which
 needs a stored response) is a 400."""
-import json
 from dataclasses import dataclass, field
 
 from inference_gateway.compat.openai.content import (
     arguments, arguments_text, function_tool, image_part, response_format, tool_choice)
-from inference_gateway.compat.openai.errors import event_error
 from inference_gateway.compat.wire import (
     Fields, bad, load_model, load_stream, max_tokens, number, one_of_bool, set_field, typed_items, unsupported)
-from inference_gateway.types import ChatRequest, Message, TextPart, ToolCall
+from inference_gateway.compat import reasoning
+from inference_gateway.types import ChatRequest, Message, TextPart, Thought, ToolCall
 
 ROLES = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system"}
 TEXT_PARTS = ("input_text", "output_text")
@@ -52,16 +51,47 @@ def _content(content, where, role):
     return parts
 
 
-def _function_call(item, where, messages):
+def assistant_turn(messages, previous):
+    """The assistant message the next output item belongs to: items of one turn (reasoning, the
+    message, function calls) arrive as consecutive items."""
+    last = messages[-1] if messages else None
+    if last is not None and last.role == "assistant" and previous in ("reasoning", "function_call", "message"):
+        if not isinstance(last.thoughts, list):
+            last.thoughts = list(last.thoughts)
+        return last
+    messages.append(Message("assistant", "", thoughts=[]))
+    return messages[-1]
+
+
+def _function_call(item, where, messages, previous):
     for key in ("call_id", "name"):
         if not isinstance(item.get(key), str) or not item[key]:
             raise bad(f"{where}.{key}", "must be a non-empty string")
     call = ToolCall(item["call_id"], item["name"], arguments(item.get("arguments"), f"{where}.arguments"))
-    last = messages[-1] if messages else None
-    if last is not None and last.role == "assistant":
-        last.tool_calls.append(call)  # calls of one turn arrive as consecutive items
+    turn = assistant_turn(messages, previous)
+    reasoning.claim_signature(turn.thoughts, call, previous == "reasoning")
+    turn.tool_calls.append(call)
+
+
+# A redacted thought (Anthropic's redacted_thinking) travels as encrypted_content with this prefix;
+# any other encrypted_content is the thought's signature as the provider gave it.
+REDACTED = "redacted_thinking:"
+
+
+def _reasoning_item(item, where, messages, previous):
+    texts = []
+    for at, kind, part in typed_items(item.get("summary") or [], f"{where}.summary", "summary parts"):
+        if kind != "summary_text" or not isinstance(part.get("text"), str):
+            raise bad(at, "must be {type: summary_text, text}")
+        texts.append(part["text"])
+    secret = item.get("encrypted_content")
+    if secret is not None and not isinstance(secret, str):
+        raise bad(f"{where}.encrypted_content", "must be a string")
+    if secret and secret.startswith(REDACTED):
+        thought = Thought(redacted=secret[len(REDACTED):])
     else:
-        messages.append(Message("assistant", "", [call]))
+        thought = Thought("".join(texts), secret or None)
+    assistant_turn(messages, previous).thoughts.append(thought)
 
 
 def _input(value, call):
@@ -70,7 +100,7 @@ def _input(value, call):
         return
     if not isinstance(value, list) or not value:
         raise bad("input", "must be a string or a non-empty list of items")
-    messages, called = [], set()
+    messages, called, previous = [], set(), None
     for i, item in enumerate(value):
         where = f"input[{i}]"
         kind = item.get("type", "message") if isinstance(item, dict) else None
@@ -78,10 +108,17 @@ def _input(value, call):
             role = ROLES.get(item.get("role"))
             if role is None:
                 raise bad(f"{where}.role", "must be user, assistant, system or developer")
-            messages.append(Message(role, _content(item.get("content"), f"{where}.content", role)))
+            content = _content(item.get("content"), f"{where}.content", role)
+            last = messages[-1] if messages else None
+            if role == "assistant" and previous == "reasoning" and not last.content and not last.tool_calls:
+                last.content = content  # the message its reasoning items came before
+            else:
+                messages.append(Message(role, content))
         elif kind == "function_call":
-            _function_call(item, where, messages)
+            _function_call(item, where, messages, previous)
             called.add(item["call_id"])
+        elif kind == "reasoning":
+            _reasoning_item(item, where, messages, previous)
         elif kind == "function_call_output":
             if item.get("call_id") not in called:
                 raise bad(f"{where}.call_id", "answers no function_call earlier in the input")
@@ -91,6 +128,7 @@ def _input(value, call):
             raise unsupported(f"{where}.type", "this gateway stores no items: send them in full")
         else:
             raise unsupported(f"{where}.type", f"'{kind}' items are not supported")
+        previous = kind
     call.fields["messages"] = messages
 
 
@@ -147,8 +185,22 @@ def _previous(value, call):
 
 
 def _reasoning(value, call):
-    if value not in (None, {}):
-        raise unsupported("reasoning", "reasoning settings have no provider-neutral equivalent")
+    """{effort?, summary? (or the deprecated generate_summary)}: forwarded to each provider as its own
+    setting (gateway/README's field table); `context` and `mode` have no equivalent."""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise bad("reasoning", "must be an object")
+    for key in value:
+        if key not in ("effort", "summary", "generate_summary"):
+            raise unsupported(f"reasoning.{key}")
+    summary = value.get("summary", value.get("generate_summary"))
+    if summary is not None and summary not in reasoning.SUMMARIES:
+        raise bad("reasoning.summary", "must be one of: " + ", ".join(reasoning.SUMMARIES))
+    chosen = reasoning.effort(value.get("effort"), "reasoning.effort")
+    if chosen is not None or summary is not None:
+        call.fields["reasoning"] = reasoning.merged(None, effort=chosen, summary=summary)
+        call.echo["reasoning"] = {"effort": chosen, "summary": summary}
 
 
 def _echoed(name, check):
@@ -208,6 +260,7 @@ def response_body(response_id, created, model, call, status, output=(), usage=No
         "text": echo.get("text", {"format": {"type": "text"}}),
         "tool_choice": echo.get("tool_choice", "auto"), "tools": echo.get("tools", []),
         "metadata": {}, **({"usage": usage_body(usage)} if usage is not None else {}),
+        **({"reasoning": echo["reasoning"]} if "reasoning" in echo else {}),
     }
 
 
@@ -225,97 +278,24 @@ def call_item(item_id, call_id, name, args, status="completed"):
             "arguments": args, "status": status}
 
 
+def reasoning_item(item_id, thought, status="completed"):
+    """A Thought as a reasoning item: its text as the summary, its signature (or redacted data,
+    prefixed) as encrypted_content, which a client sends back in `input` on the next turn."""
+    if thought.redacted is not None:
+        secret, summary = REDACTED + thought.redacted, []
+    else:
+        secret = thought.signature
+        summary = [{"type": "summary_text", "text": thought.text}] if thought.text else []
+    return {"type": "reasoning", "id": item_id, "summary": summary, "encrypted_content": secret,
+            "status": status}
+
+
 def output_items(call_id, completion, tool_calls):
-    items = [message_item(f"msg_{call_id}", completion.content)] if completion.content or not tool_calls else []
-    items += [call_item(f"fc_{call_id}_{i}", c["id"], c["name"], arguments_text(c))
-              for i, c in enumerate(tool_calls)]
+    items = [reasoning_item(f"rs_{call_id}_{i}", t) for i, t in enumerate(completion.thoughts)]
+    if completion.content or not tool_calls:
+        items.append(message_item(f"msg_{call_id}", completion.content))
+    for i, c in enumerate(tool_calls):
+        if c.get("signature"):
+            items.append(reasoning_item(f"rs_{call_id}_fc{i}", Thought("", c["signature"])))
+        items.append(call_item(f"fc_{call_id}_{i}", c["id"], c["name"], arguments_text(c)))
     return items
-
-
-# -- the stream ---------------------------------------------------------------------------------
-class ResponseEvents:
-    """The gateway's stream events as the Responses API's typed events, numbered from 0."""
-
-    def __init__(self, call_id, created, model, call):
-        self.call_id, self.created, self.model, self.call = call_id, created, model, call
-        self.seq = 0
-        self.output = []  # finished items
-        self.open = None  # ("text", item, texts) or ("tool", item, pieces, tool index)
-
-    def frame(self, kind, **data):
-        data = {"type": kind, **data, "sequence_number": self.seq}
-        self.seq += 1
-        return (b"event: " + kind.encode() + b"\ndata: "
-                + json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode() + b"\n\n")
-
-    def response(self, status, usage=None, finish=None, error=None):
-        return response_body(f"resp_{self.call_id}", self.created, self.model, self.call, status,
-                             self.output, usage, finish, error)
-
-    def close_open(self):
-        if self.open is None:
-            return
-        kind, item, pieces = self.open[:3]
-        index = len(self.output)
-        if kind == "text":
-            text = "".join(pieces)
-            item = message_item(item["id"], text)
-            yield self.frame("response.output_text.done", item_id=item["id"], output_index=index,
-                             content_index=0, text=text, logprobs=[])
-            yield self.frame("response.content_part.done", item_id=item["id"], output_index=index,
-                             content_index=0, part=text_part(text))
-        else:
-            args = "".join(pieces)
-            item = {**item, "arguments": args, "status": "completed"}
-            yield self.frame("response.function_call_arguments.done", item_id=item["id"],
-                             output_index=index, name=item["name"], arguments=args)
-        yield self.frame("response.output_item.done", output_index=index, item=item)
-        self.output.append(item)
-        self.open = None
-
-    def text(self, delta):
-        if self.open is None or self.open[0] != "text":
-            yield from self.close_open()
-            item = message_item(f"msg_{self.call_id}_{len(self.output)}", None, "in_progress")
-            self.open = ("text", item, [])
-            index = len(self.output)
-            yield self.frame("response.output_item.added", output_index=index, item=item)
-            yield self.frame("response.content_part.added", item_id=item["id"], output_index=index,
-                             content_index=0, part=text_part(""))
-        self.open[2].append(delta)
-        yield self.frame("response.output_text.delta", item_id=self.open[1]["id"],
-                         output_index=len(self.output), content_index=0, delta=delta, logprobs=[])
-
-    def tool(self, event):
-        if self.open is None or self.open[0] != "tool" or self.open[3] != event["index"]:
-            yield from self.close_open()
-            item = call_item(f"fc_{self.call_id}_{len(self.output)}",
-                             event.get("id") or f"call_{self.call_id}_{event['index']}",
-                             event.get("name") or "", "", "in_progress")
-            self.open = ("tool", item, [], event["index"])
-            yield self.frame("response.output_item.added", output_index=len(self.output), item=item)
-        if event.get("arguments"):
-            self.open[2].append(event["arguments"])
-            yield self.frame("response.function_call_arguments.delta", item_id=self.open[1]["id"],
-                             output_index=len(self.output), delta=event["arguments"])
-
-    def frames(self, events):
-        for event in events:
-            kind = event["type"]
-            if kind == "content_block_delta":
-                yield from self.text(event["delta"]["text"])
-            elif kind == "tool_call_delta":
-                yield from self.tool(event)
-            elif kind == "message_start":
-                yield self.frame("response.created", response=self.response("in_progress"))
-                yield self.frame("response.in_progress", response=self.response("in_progress"))
-            elif kind == "message_stop":
-                yield from self.close_open()
-                body = self.response("completed", event["usage"], event.get("finishReason"))
-                yield self.frame(f"response.{body['status']}", response=body)
-            elif kind == "error":
-                yield from self.close_open()
-                error = event_error(event["error"])
-                yield self.frame("response.failed", response=self.response(
-                    "failed", error={"code": error["code"], "message": error["message"]}))
-                return

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, request
 
 from inference_gateway import errors
 from inference_gateway.compat import common
-from inference_gateway.compat.openai import chat, media, responses
+from inference_gateway.compat.openai import chat, media, response_events, responses
 from inference_gateway.compat.openai.errors import render
 from inference_gateway.web.calls import keep_response, logged_call, open_adapter
 from inference_gateway.store.request_log import capture_body
@@ -40,7 +40,7 @@ def create_response():
             f"resp_{record.id}", created, call.model, call, "completed",
             responses.output_items(record.id, completion, calls), record.usage_dict(),
             completion.finish_reason),
-        lambda record, call, stream: responses.ResponseEvents(
+        lambda record, call, stream: response_events.ResponseEvents(
             record.id, created, call.model, call).frames(stream))
 
 
