@@ -38,10 +38,14 @@ class Gateway:
 
 def run_gateway(tmp_path_factory, upstream):
     """The module fixture's body: `gateway = pytest.fixture(scope="module")(run_gateway)`."""
-    tmp = tmp_path_factory.mktemp("compat")
+    yield from serve(tmp_path_factory.mktemp("compat"), upstream)
+
+
+def serve(tmp, upstream, **settings):
+    """A gateway with every provider registered; `settings` are more of its environment."""
     env = {f"{name.upper()}_TEST_KEY": f"key-for-{name}" for name in PROVIDER_NAMES.values()}
     server = Gunicorn(tmp, f"sqlite:///{tmp}/gateway.db", GATEWAY_API_KEYS=GATEWAY_KEY,
-                      GATEWAY_ADMIN_KEYS=ADMIN_KEY, UPSTREAM_MAX_RETRIES="0", **env).start()
+                      GATEWAY_ADMIN_KEYS=ADMIN_KEY, UPSTREAM_MAX_RETRIES="0", **env, **settings).start()
     gw = Gateway(server)
     try:
         for kind, name in PROVIDER_NAMES.items():

@@ -8,6 +8,8 @@ from inference_gateway.compat import common
 from inference_gateway.compat.anthropic import errors as anthropic_errors, models as anthropic_models
 from inference_gateway.compat.openai import errors as openai_errors, media as openai_models
 from inference_gateway.gateway import model_sync
+from inference_gateway.gateway.admission import model_allowed, provider_allowed
+from inference_gateway.web.virtual_keys import current_key
 
 bp = Blueprint("compat_shared", __name__)
 
@@ -16,16 +18,25 @@ def anthropic_sdk():
     return "anthropic-version" in request.headers
 
 
+def usable_models():
+    """The synced models this request's key may use: a virtual key with a model or provider list
+    sees only what it may call (others get a 403 when they call it); other keys see them all."""
+    rows, key = model_sync.list_models(), current_key()
+    if key is None or (key.models is None and key.providers is None):
+        return rows
+    return [row for row in rows if provider_allowed(key, row.provider) and model_allowed(key, row.provider, row.model_id)]
+
+
 @bp.get("/models")
 def list_models():
-    rows = model_sync.list_models()
+    rows = usable_models()
     surface = anthropic_models if anthropic_sdk() else openai_models
     return common.json_reply(surface.models_body(rows))
 
 
 @bp.get("/models/<path:model_id>")
 def get_model(model_id):
-    for row in model_sync.list_models():
+    for row in usable_models():
         if row.model_id == model_id:
             surface = anthropic_models if anthropic_sdk() else openai_models
             return common.json_reply(surface.model_body(row))

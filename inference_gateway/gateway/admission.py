@@ -51,17 +51,26 @@ def estimate(endpoint, data, default_output):
     return text_bytes(data) + OVERHEAD_TOKENS, output
 
 
+def provider_allowed(key, provider):
+    return key.providers is None or provider.id.lower() in key.providers or provider.name.lower() in key.providers
+
+
+def model_allowed(key, provider, model, requested=None):
+    """The model matches one of the key's patterns, as named, as resolved or as `provider/model`."""
+    if key.models is None:
+        return True
+    names = {model, requested or model, f"{provider.name}/{model}"}
+    return any(fnmatchcase(name, pattern) for pattern in key.models for name in names)
+
+
 def check_allowed(key, provider, model, requested):
     """403 FORBIDDEN when the model or provider is outside the key's lists, naming what is allowed."""
-    if key.providers is not None and provider.id.lower() not in key.providers \
-            and provider.name.lower() not in key.providers:
+    if not provider_allowed(key, provider):
         raise errors.Forbidden(f"key '{key.name}' may not use provider '{provider.name}'; "
                                f"allowed providers: {describe_list(key.providers)}")
-    if key.models is not None:
-        names = {model, requested or model, f"{provider.name}/{model}"}
-        if not any(fnmatchcase(name, pattern) for pattern in key.models for name in names):
-            raise errors.Forbidden(f"key '{key.name}' may not use model '{requested or model}'; "
-                                   f"allowed models: {describe_list(key.models)}")
+    if not model_allowed(key, provider, model, requested):
+        raise errors.Forbidden(f"key '{key.name}' may not use model '{requested or model}'; "
+                               f"allowed models: {describe_list(key.models)}")
 
 
 def duration(seconds):

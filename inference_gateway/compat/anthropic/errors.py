@@ -1,7 +1,8 @@
 """Anthropic's error body, `{"type": "error", "error": {"type", "message"}}`, with its types per status."""
 from inference_gateway import errors
 
-TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+# 402 is Anthropic's billing_error (its SDK raises PaymentRequiredError): a key over its budget.
+TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error", 403: "permission_error",
          404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
          529: "overloaded_error"}
 

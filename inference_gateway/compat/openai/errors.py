@@ -3,7 +3,9 @@ exception class from the status, so the status is the gateway's own."""
 from inference_gateway import errors
 
 # What OpenAI itself sends per status (type) and, for the common cases, its `code`.
-TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_error",
+# 402 (a key over its budget) has no OpenAI status; its type says what OpenAI calls running out.
+TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 402: "insufficient_quota",
+         403: "permission_error",
          404: "invalid_request_error", 409: "invalid_request_error", 413: "invalid_request_error",
          429: "rate_limit_error"}
 CODES = {errors.UNAUTHORIZED: "invalid_api_key", errors.NO_PROVIDER: "model_not_found",
