@@ -158,7 +158,8 @@ def gaps_section(results, row_share, loop_stalls):
     if row_share:
         lines += ["Targets 1a and 1b taken apart (`python bench/row_share.py`, run as part of this one): the "
                   "same chat call in-process, the gateway as shipped, with its usage row committed at "
-                  "synchronous=NORMAL instead of FULL, and with no row written at all.", "", row_share]
+                  "synchronous=FULL instead of NORMAL (the WAL synced by every commit rather than within "
+                  "SQLITE_SYNC_INTERVAL), and with no row written at all.", "", row_share]
     cpu = {t: results.get(("chat c64 l0", t), {}).get("cpu_ms_per_unit") for t in ("passthrough", "gateway")}
     if all(cpu.values()):
         lines += [f"Target 2a: at c=64 (upstream 0 ms) the gateway's CPU per call was {cpu['gateway']:.3f} ms, the "

@@ -36,11 +36,13 @@ def one_pass(path, synchronous, rows):
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     sql = request_log._insert_sql("?")
-    values = ["chat", "", "2026-01-01 12:00:00.000000", "abcd1234", "bench-openai", "l0", "success", 200,
-              12, 60, 3, None, 0, None, None, None, None]
+    record = request_log.CallRecord("chat", provider_id="abcd1234", provider_name="bench-openai", model="l0",
+                                    input_tokens=12, output_tokens=60, duration_ms=3, request_id="0" * 32)
+    values = request_log._values(record)
+    at = request_log.LOG_COLUMNS.index("id")
     cpu0, wall0 = os.times(), time.perf_counter()
     for _ in range(rows):
-        values[1] = secrets.token_hex(8)
+        values[at] = secrets.token_hex(8)
         conn.execute(sql, values)  # autocommit: one transaction per row
     cpu1, wall = os.times(), time.perf_counter() - wall0
     conn.close()

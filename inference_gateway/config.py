@@ -9,7 +9,8 @@ DEFAULT_DATA_DIR = "var"
 SETTINGS = {
     "DATABASE_URL": (None, str),
     "DATABASE_POOL_SIZE": (20, int),
-    "SQLITE_SYNCHRONOUS": ("FULL", str),
+    "SQLITE_SYNCHRONOUS": ("NORMAL", str),
+    "SQLITE_SYNC_INTERVAL": (0.1, float),
     "PROVIDER_CACHE_SECONDS": (1.0, float),
     "DATA_DIR": (DEFAULT_DATA_DIR, str),
     "GATEWAY_API_KEYS": ("", str),

@@ -6,6 +6,8 @@ from urllib.parse import unquote, urlparse
 from peewee import DatabaseError, DatabaseProxy, InterfaceError, OperationalError, PostgresqlDatabase
 from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase, PooledSqliteDatabase
 
+from inference_gateway.store.wal_sync import syncer
+
 database = DatabaseProxy()
 
 # What an unreachable, restarting or exhausted database raises: retried, spooled, answered 503.
@@ -14,7 +16,8 @@ DATABASE_DOWN = (OperationalError, InterfaceError, MaxConnectionsExceeded)
 DATABASE_FAILED = (DatabaseError,) + DATABASE_DOWN
 
 # PRAGMA synchronous values, weakest first. In WAL mode NORMAL syncs only at checkpoints: a commit
-# survives the process crashing but not the machine losing power; FULL syncs the WAL on every commit.
+# survives the process crashing but not the machine losing power (until wal_sync.py syncs it, within
+# SQLITE_SYNC_INTERVAL); FULL syncs the WAL on every commit.
 SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 SQLITE_PRAGMAS = {
@@ -26,7 +29,7 @@ SQLITE_PRAGMAS = {
 }
 
 
-def make_database(url, pool_size=20, sqlite_synchronous="FULL"):
+def make_database(url, pool_size=20, sqlite_synchronous="NORMAL"):
     """Create (but do not open) a database from a URL."""
     parsed = urlparse(url)
     synchronous = str(sqlite_synchronous).strip().upper()
@@ -149,6 +152,9 @@ def init_app(app):
     need none (probes, metrics, a rejected body) never wait on the pool."""
     database.initialize(make_database(app.config["DATABASE_URL"], app.config["DATABASE_POOL_SIZE"],
                                       app.config["SQLITE_SYNCHRONOUS"]))
+    normal = str(app.config["SQLITE_SYNCHRONOUS"]).strip().upper() == "NORMAL"
+    sqlite = not isinstance(database.obj, PostgresqlDatabase)
+    syncer.configure(app.config["SQLITE_SYNC_INTERVAL"], database.obj.database if normal and sqlite else None)
 
     @app.teardown_request
     def _close(exc):

@@ -11,7 +11,7 @@ of the queue and spools it; a holder interrupted while it writes spools the rows
 state outlives a turn but the queue, and nothing is written by anyone but the turn's holder.
 
 Why: under gevent a SQLite call never yields, so without batching every call ended in its own
-transaction: a commit with its fsync (SQLITE_SYNCHRONOUS=FULL), a write-lock round with the other
+transaction: a commit with its fsync (with SQLITE_SYNCHRONOUS=FULL; wal_sync.py at NORMAL), a write-lock round with the other
 workers and a share of WAL checkpointing per row. The yield costs about a microsecond; a dedicated
 writer thread would cost a thread wake-up per call instead.
 """
@@ -59,8 +59,9 @@ def commit_one(connection, item):
 class Writer:
     """See the module's docstring for the rules."""
 
-    def __init__(self, connection):
+    def __init__(self, connection, committed=None):
         self.connection = connection
+        self.committed = committed  # called after each transaction that stored rows (wal_sync)
         self._queue = []
         self._queue_lock = threading.Lock()  # guards the queue only, held for a list operation
         self._turn = threading.Lock()        # the writer's turn, held while a batch is written
@@ -123,13 +124,22 @@ class Writer:
             else:
                 for item in batch:
                     item.done = True
+                self._committed()
                 return
+        stored = False
         for item in batch:
             try:
                 commit_one(self.connection, item)
+                stored = True
             except DATABASE_ERRORS as exc:
                 item.error = exc  # raised to its own caller, which retries, spools or reports it
             item.done = True
+        if stored:
+            self._committed()
+
+    def _committed(self):
+        if self.committed is not None:
+            self.committed()
 
 
 def _spool(items, why):

@@ -8,6 +8,7 @@ from typing import Optional
 from inference_gateway import events
 from inference_gateway.store import db, fast, log_writer
 from inference_gateway.store import spool
+from inference_gateway.store.wal_sync import syncer
 from inference_gateway.store.tables import LOG_COLUMNS, RequestLog, new_id, utcnow
 from inference_gateway.text import storable
 
@@ -157,7 +158,7 @@ def _values(record):
 
 # The writer's connection: only the turn's holder uses it (log_writer.Writer).
 _connection = fast.OwnConnection()
-writer = log_writer.Writer(_connection)
+writer = log_writer.Writer(_connection, committed=syncer.committed)
 
 
 def store(record, attempts=5):

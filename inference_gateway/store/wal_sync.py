@@ -1,0 +1,88 @@
+"""SQLite at synchronous=NORMAL, with its write-ahead log synced to disk within SQLITE_SYNC_INTERVAL
+of a commit, instead of at every commit (FULL).
+
+What each setting keeps, in WAL mode: a committed row is in the operating system's page cache at
+once under both, so it survives the gateway process being killed at any moment. FULL also syncs the
+WAL before the commit returns, so the row survives a power loss or a kernel crash from then on; with
+NORMAL and this module, from at most SQLITE_SYNC_INTERVAL later (0.1 s by default; SQLite alone
+would leave it to the next checkpoint). A power loss always loses the rows of calls still running;
+this widens that to the calls that ended in the last interval.
+
+Why: one fdatasync of the WAL cost 140-200 us of CPU a row on the benchmark's VM (bench/README.md),
+about 0.2x of the pass-through's whole call, and held the worker's event loop for the sync's wall
+time (1-1.5 ms). Synced here once an interval, on its own thread, it costs one sync per interval
+per process, whatever the call rate.
+
+The sync opens the WAL file by name each time: SQLite removes the WAL when its last connection
+closes and creates a new one later, so a kept descriptor could be syncing a file no longer in use.
+A missing WAL has nothing to sync (SQLite checkpoints it into the database, synced, before removing
+it). Syncing any descriptor of a file flushes every process's writes to it.
+"""
+import logging
+import os
+import threading
+import time
+
+log = logging.getLogger(__name__)
+
+
+class WalSync:
+    """Syncs the WAL of the databases written since its last sync, `interval` seconds after the first
+    such write; one per process (the thread is started in the process that writes)."""
+
+    def __init__(self):
+        self.interval, self.path = 0.0, None
+        self._dirty = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._pid = None
+        self.syncs = 0  # syncs done by this process (tests and benchmarks read it)
+
+    def configure(self, interval, path):
+        """Sync the WAL of the SQLite file `path` `interval` seconds after a commit; an interval of 0
+        or no path turns it off (SQLite at FULL syncs each commit itself; PostgreSQL its server)."""
+        self.interval, self.path = (max(0.0, float(interval)), path) if path else (0.0, None)
+
+    def committed(self):
+        """A transaction on the configured database committed: its WAL is synced within the interval."""
+        if not self.interval:
+            return
+        with self._lock:
+            self._dirty.add(self.path)
+            if self._pid != os.getpid():  # first write in this process (a gunicorn worker after the fork)
+                self._pid = os.getpid()
+                self._wake = threading.Event()
+                threading.Thread(target=self._run, name="wal-sync", daemon=True).start()
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def _run(self):
+        wake = self._wake
+        while True:
+            wake.wait()
+            time.sleep(self.interval)
+            wake.clear()  # before the sync: a commit after this point wakes the next round
+            self.sync_now()
+
+    def sync_now(self):
+        """Sync the WAL of every database written since the last sync."""
+        with self._lock:
+            paths, self._dirty = self._dirty, set()
+        for path in paths:
+            try:
+                fd = os.open(path + "-wal", os.O_RDONLY)
+            except FileNotFoundError:
+                continue  # checkpointed into the (synced) database and removed: nothing to sync
+            except OSError:
+                log.exception("could not open the WAL of %s to sync it", path)
+                continue
+            try:
+                os.fdatasync(fd)
+                self.syncs += 1
+            except OSError:
+                log.exception("could not sync the WAL of %s", path)
+            finally:
+                os.close(fd)
+
+
+syncer = WalSync()

@@ -1,0 +1,112 @@
+"""SQLite at synchronous=NORMAL (the default): a row survives the process being killed right after
+its call answered, and its WAL is synced to disk within SQLITE_SYNC_INTERVAL (store/wal_sync.py)."""
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from inference_gateway import create_app
+from inference_gateway.store import request_log, wal_sync
+from inference_gateway.store.request_log import CallRecord
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def synced(monkeypatch):
+    """[(path of the file synced, monotonic time)] for every fdatasync the syncer makes."""
+    seen = []
+    real = os.fdatasync
+
+    def recording(fd):
+        seen.append((os.readlink(f"/proc/self/fd/{fd}"), time.monotonic()))
+        return real(fd)
+
+    monkeypatch.setattr(wal_sync.os, "fdatasync", recording)
+    return seen
+
+
+def sqlite_app(tmp_path, **config):
+    return create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/g.db", "DATA_DIR": str(tmp_path),
+                       "GATEWAY_API_KEYS": "", "GATEWAY_ADMIN_KEYS": "", **config})
+
+
+def wait_for(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_a_committed_row_has_its_wal_synced_within_the_interval(tmp_path, synced):
+    app = sqlite_app(tmp_path, SQLITE_SYNC_INTERVAL=0.05)
+    with app.app_context():
+        request_log.write(CallRecord(endpoint="chat", model="m"))
+    committed = time.monotonic()
+    assert wait_for(lambda: synced, 2), "no sync of the WAL after a committed row"
+    path, at = synced[0]
+    assert path == f"{tmp_path}/g.db-wal"
+    assert at - committed < 0.05 + 0.5  # the interval, plus a loaded machine's scheduling
+
+
+def test_rows_written_within_one_interval_share_one_sync(tmp_path, synced):
+    app = sqlite_app(tmp_path, SQLITE_SYNC_INTERVAL=0.3)
+    with app.app_context():
+        for i in range(20):
+            request_log.write(CallRecord(endpoint="chat", model=f"m{i}"))
+    assert wait_for(lambda: synced, 3)
+    time.sleep(0.4)
+    assert len(synced) <= 2  # not one per row (FULL's way): 20 rows, one or two intervals
+
+
+@pytest.mark.parametrize("config", [{"SQLITE_SYNCHRONOUS": "FULL"}, {"SQLITE_SYNC_INTERVAL": 0}])
+def test_no_timed_sync_when_sqlite_syncs_each_commit_or_it_is_turned_off(tmp_path, synced, config):
+    app = sqlite_app(tmp_path, **{"SQLITE_SYNC_INTERVAL": 0.02, **config})
+    with app.app_context():
+        request_log.write(CallRecord(endpoint="chat", model="m"))
+    time.sleep(0.2)
+    assert synced == []
+
+
+def test_a_missing_wal_is_nothing_to_sync(tmp_path, synced):
+    syncer = wal_sync.WalSync()
+    syncer.configure(0.01, str(tmp_path / "never.db"))
+    syncer.committed()
+    syncer.sync_now()
+    assert synced == [] and syncer.syncs == 0
+
+
+CRASH = textwrap.dedent("""
+    import os, signal, sys
+    sys.path.insert(0, {root!r})
+    from inference_gateway import create_app
+    from inference_gateway.store import request_log
+    from inference_gateway.store.request_log import CallRecord
+    app = create_app({{"DATABASE_URL": "sqlite:///{db}", "DATA_DIR": {tmp!r}, "GATEWAY_API_KEYS": "",
+                      "SQLITE_SYNC_INTERVAL": 60}})
+    with app.app_context():
+        record = CallRecord(endpoint="chat", model="killed-right-after", input_tokens=7)
+        request_log.write(record)
+    print(record.id, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # no exit handler, no close, no checkpoint, no sync
+""")
+
+
+def test_a_row_survives_its_process_being_killed_right_after_the_call(tmp_path):
+    db = tmp_path / "g.db"
+    script = CRASH.format(root=ROOT, db=str(db), tmp=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    row_id = proc.stdout.strip()
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        row = conn.execute("SELECT model, input_tokens FROM request_log WHERE id = ?", (row_id,)).fetchone()
+    finally:
+        conn.close()
+    assert row == ("killed-right-after", 7)
