@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 import procs
-from run import KEY_VAR, Formats
+from run import KEY_VAR, PRICES, Formats
 
 VARIANTS = ("passthrough", "gateway", "v1", "vkey", "norow")
 
@@ -44,9 +44,13 @@ def child(variant, calls, tmp, upstream_url):
     else:
         from inference_gateway import create_app
 
-        config = {"DATABASE_URL": f"sqlite:///{tmp}/gateway.db", "DATA_DIR": tmp, "GATEWAY_API_KEYS": ""}
+        prices = os.path.join(tmp, "prices.json")
+        with open(prices, "w") as fh:
+            json.dump(PRICES, fh)
+        config = {"DATABASE_URL": f"sqlite:///{tmp}/gateway.db", "DATA_DIR": tmp, "GATEWAY_API_KEYS": "",
+                  "PRICES_FILE": prices}
         if variant == "vkey":
-            config.update(GATEWAY_ADMIN_KEYS="bench-admin",
+            config.update(GATEWAY_ADMIN_KEYS="bench-admin", LIMITS_REDIS_PREFIX=f"igw-callgrind-{os.getpid()}",
                           REDIS_URL=os.environ.get("TEST_REDIS_URL") or os.environ["REDIS_URL"])
         client = create_app(config).test_client()
         if variant == "norow":  # the measuring stick: the row not written at all (bench/row_share.py)

@@ -69,6 +69,11 @@ def target_rows(results, usage, gateway="gateway"):
         r, shown = compared(results, "chat c1 v1", "cpu_ratio")
         rows.append(("1c. /v1/chat/completions CPU per request (c=1)", f"{fmt(gw, 3)} ms", f"{fmt(pt, 3)} ms",
                      shown, "<= 1.3x", verdict(r <= 1.3)))
+    if ("chat c1 vkey", gateway) in results:
+        gw, pt = (get("chat c1 vkey", t, "cpu_ms_per_unit") for t in ("gateway", "passthrough"))
+        r, shown = compared(results, "chat c1 vkey", "cpu_ratio")
+        rows.append(("17. chat with a virtual key (rpm, tpm, budget; Redis) CPU per request (c=1)",
+                     f"{fmt(gw, 3)} ms", f"{fmt(pt, 3)} ms", shown, "<= 1.5x", verdict(r <= 1.5)))
     for name, label in (("chat c64 l0", "2a. throughput c=64, upstream 0 ms"),
                         ("chat c64 l50", "2b. throughput c=64, upstream 50 ms")):
         if (name, gateway) in results:

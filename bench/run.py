@@ -27,6 +27,13 @@ import report
 TARGETS = ("direct", "passthrough", "gateway")
 KEY_VAR = "BENCH_UPSTREAM_API_KEY"  # matches the default PROVIDER_KEY_VARS (*_API_KEY)
 PROMPT = [{"role": "user", "content": "Write one sentence about foxes."}]
+# The bench model's price (USD per million tokens): a key with a budget can only use a priced model.
+PRICES = {"l0": {"input": 1.0, "output": 4.0}}
+
+
+def redis_url():
+    """Where the virtual-key scenario's counters live (None: the scenario is skipped)."""
+    return os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or None
 
 
 class Scenario:
@@ -34,10 +41,12 @@ class Scenario:
     target that many times in turn, so each gateway slice has a pass-through slice next to it."""
 
     def __init__(self, name, mode, model, concurrency, requests, chunks=0, max_seconds=60, warmup=0, reps=None,
-                 pairs=1, surface="native"):
+                 pairs=1, surface="native", virtual_key=False):
         self.name, self.mode, self.model, self.reps = name, mode, model, reps
         # "openai": the gateway is called on its OpenAI-compatible /v1/chat/completions instead.
         self.surface = surface
+        # The gateway is called with a virtual key carrying rpm, tpm and a budget (Stack.virtual_key).
+        self.virtual_key = virtual_key
         self.concurrency, self.requests, self.chunks = concurrency, requests, chunks
         self.max_seconds, self.warmup, self.pairs = max_seconds, warmup, pairs
 
@@ -47,6 +56,7 @@ def scenarios(smoke):
     if smoke:
         return [Scenario("chat c1", "chat", "l0", 1, 100, warmup=50, pairs=2),
                 Scenario("chat c1 v1", "chat", "l0", 1, 100, warmup=50, pairs=2, surface="openai"),
+                Scenario("chat c1 vkey", "chat", "l0", 1, 100, warmup=50, pairs=2, virtual_key=True),
                 Scenario("chat c64 l0", "chat", "l0", 64, 600, warmup=50),
                 Scenario("chat c64 l50", "chat", "l50", 64, 400),
                 Scenario("stream light", "stream", "n20.i10", 16, 32, chunks=20),
@@ -56,6 +66,7 @@ def scenarios(smoke):
     # apart drifts far less than one of runs a minute apart.
     return [Scenario("chat c1", "chat", "l0", 1, 500, warmup=200, pairs=5),
             Scenario("chat c1 v1", "chat", "l0", 1, 500, warmup=200, pairs=5, surface="openai"),
+            Scenario("chat c1 vkey", "chat", "l0", 1, 500, warmup=200, pairs=5, virtual_key=True),
             Scenario("chat c64 l0", "chat", "l0", 64, 1500, warmup=200, pairs=3),
             Scenario("chat c64 l50", "chat", "l50", 64, 1000, pairs=3),
             Scenario("stream light", "stream", "n20.i10", 16, 160, chunks=20),
@@ -101,20 +112,34 @@ class Stack:
             {"UPSTREAM_URL": self.upstream.url + fmt.path}, tmp).wait_ready()
         self.gateway = self.start_gateway("gateway", "wsgi:app", tmp)
         self.by_target = {"direct": self.upstream, "passthrough": self.passthrough, "gateway": self.gateway}
+        self.virtual_key = self.create_virtual_key(self.gateway) if redis_url() else None
 
     def start_gateway(self, name, app, tmp, env=None, root=procs.ROOT):
-        """A gateway on its own fresh SQLite file, with a provider per format pointing at the upstream.
-        `env` adds settings; `root` serves another checkout (bench/variants.py)."""
+        """A gateway on its own fresh SQLite file, with a provider per format pointing at the upstream,
+        the bench model priced, and virtual keys' counters in Redis when there is one (under a prefix
+        of this run's own). `env` adds settings; `root` serves another checkout (bench/variants.py)."""
+        prices = os.path.join(tmp, "prices.json")
+        with open(prices, "w") as fh:
+            json.dump(PRICES, fh)
+        limits = {"REDIS_URL": redis_url(), "LIMITS_REDIS_PREFIX": f"igw-bench-{os.getpid()}-{name}"} if redis_url() else {}
         server = procs.gunicorn(
             name, app, procs.free_port(),
             {"DATABASE_URL": f"sqlite:///{tmp}/{name}.db", "DATA_DIR": tmp, KEY_VAR: "bench",
-             "GATEWAY_API_KEYS": "", "PROMETHEUS_MULTIPROC_DIR": "", **(env or {})}, tmp, "/healthz",
-            root=root).wait_ready()
+             "GATEWAY_API_KEYS": "", "PROMETHEUS_MULTIPROC_DIR": "", "PRICES_FILE": prices, **limits,
+             **(env or {})}, tmp, "/healthz", root=root).wait_ready()
         for kind in Formats.PATHS:
             resp = requests.post(server.url + "/api/v1/inference/providers", timeout=10, json={
                 "name": f"bench-{kind}", "type": kind, "envVar": KEY_VAR, "baseUrl": self.upstream.url + "/v1"})
             resp.raise_for_status()
         return server
+
+    @staticmethod
+    def create_virtual_key(server):
+        """A virtual key whose limits every call checks and settles but none reaches: its secret."""
+        resp = requests.post(server.url + "/api/v1/inference/keys", timeout=10, json={
+            "name": "bench", "rpm": 2 ** 31 - 1, "tpm": 2 ** 31 - 1, "budgetUsd": 10 ** 6})
+        resp.raise_for_status()
+        return resp.json()["data"]["key"]
 
     def servers(self):
         return [self.upstream, self.passthrough, self.gateway]
@@ -138,13 +163,14 @@ class Stack:
 
     def measure(self, target, scenario, warm=True):
         url, body = self.request(target, scenario)
+        key = self.virtual_key if scenario.virtual_key and target not in ("direct", "passthrough") else None
         if scenario.warmup and warm:
             # Outside the meter: warm-up calls would be counted in CPU but not in calls served.
-            load(scenario, url, body, concurrency=min(8, scenario.concurrency), requests=scenario.warmup)
+            load(scenario, url, body, concurrency=min(8, scenario.concurrency), requests=scenario.warmup, key=key)
         # The tree that serves this target: the upstream alone when it is hit directly.
         server = self.by_target[target]
         with procs.Meter([server, self.upstream]) as meter:
-            result = load(scenario, url, body, scenario.concurrency, scenario.requests)
+            result = load(scenario, url, body, scenario.concurrency, scenario.requests, key=key)
         result.update(cpu_s=meter.cpu[server.name], upstream_cpu_s=meter.cpu["upstream"],
                       peak_pss_mib=meter.peak[server.name])
         served = result["chunks_out"] if scenario.mode == "stream" else result["completed"]
@@ -266,6 +292,9 @@ def main():
     if args.only:
         wanted = {name.strip() for name in args.only.split(",")}
         plan = [s for s in plan if s.name in wanted]
+    if not redis_url() and any(s.virtual_key for s in plan):
+        print("chat c1 vkey skipped: its key's counters live in Redis; set TEST_REDIS_URL or REDIS_URL", flush=True)
+        plan = [s for s in plan if not s.virtual_key]
     command = "python bench/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     started, load_before = time.time(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="igw-bench-") as tmp:
