@@ -110,3 +110,32 @@ def test_a_row_survives_its_process_being_killed_right_after_the_call(tmp_path):
     finally:
         conn.close()
     assert row == ("killed-right-after", 7)
+
+
+def test_a_forked_worker_syncs_on_a_thread_of_its_own(tmp_path):
+    """gunicorn forks its workers from a master that may have written already: the master's sync
+    thread does not exist in the worker, which must start its own."""
+    db = tmp_path / "g.db"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=wal")
+    conn.execute("CREATE TABLE t (x)")
+    syncer = wal_sync.syncer
+    syncer.configure(0.01, str(db))
+    try:
+        conn.execute("INSERT INTO t VALUES (1)")
+        conn.commit()
+        syncer.committed()  # the parent's thread starts here
+        assert wait_for(lambda: syncer.syncs > 0, 5)
+        pid = os.fork()
+        if pid == 0:  # the worker: a commit of its own must be synced by a thread of its own
+            before = syncer.syncs
+            child = sqlite3.connect(db)
+            child.execute("INSERT INTO t VALUES (2)")
+            child.commit()
+            syncer.committed()
+            os._exit(0 if wait_for(lambda: syncer.syncs > before, 5) else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        syncer.configure(0, None)
+        conn.close()

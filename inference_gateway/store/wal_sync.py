@@ -35,7 +35,7 @@ class WalSync:
         self._dirty = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._pid = None
+        self._running = False
         self.syncs = 0  # syncs done by this process (tests and benchmarks read it)
 
     def configure(self, interval, path):
@@ -49,12 +49,17 @@ class WalSync:
             return
         with self._lock:
             self._dirty.add(self.path)
-            if self._pid != os.getpid():  # first write in this process (a gunicorn worker after the fork)
-                self._pid = os.getpid()
+            if not self._running:  # first write in this process (a gunicorn worker after the fork)
+                self._running = True
                 self._wake = threading.Event()
                 threading.Thread(target=self._run, name="wal-sync", daemon=True).start()
         if not self._wake.is_set():
             self._wake.set()
+
+    def _forked(self):
+        """In a child process: the parent's thread did not come along; the next commit starts one."""
+        self._lock = threading.Lock()
+        self._running = False
 
     def _run(self):
         wake = self._wake
@@ -86,3 +91,4 @@ class WalSync:
 
 
 syncer = WalSync()
+os.register_at_fork(after_in_child=syncer._forked)
