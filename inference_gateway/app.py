@@ -5,6 +5,7 @@ from flask import Flask
 
 from inference_gateway import api, cli, compat
 from inference_gateway.config import load_config
+from inference_gateway.gateway import health
 from inference_gateway.gateway.admission import Gate
 from inference_gateway.gateway.pricing import PriceTable
 from inference_gateway.providers import HttpSettings, ProviderSettings
@@ -59,6 +60,7 @@ def create_app(config=None):
     app.extensions["resolve_cache"] = ResolveCache(seconds) if seconds > 0 else None
     app.extensions["prices"] = PriceTable(settings["PRICES_FILE"])
     app.extensions["gate"] = make_gate(settings)
+    health.configure(settings["HEALTH_FLUSH_SECONDS"], settings["HEALTH_DEGRADED_ERROR_RATE"])
     db.init_app(app)
     migrations.create_or_migrate()
     spool.configure(settings["DATA_DIR"])

@@ -57,6 +57,9 @@ SETTINGS = {
     "LIMITS_LEASE_SECONDS": (900, int),
     "LIMITS_DEFAULT_OUTPUT_TOKENS": (1024, int),
     "KEY_CACHE_SECONDS": (0.5, float),
+    # Provider health (gateway/health.py) and routes' circuit breakers (gateway/breaker.py).
+    "HEALTH_FLUSH_SECONDS": (2.0, float),
+    "HEALTH_DEGRADED_ERROR_RATE": (0.1, float),
 }
 
 TRUE = {"1", "true", "yes", "on"}

@@ -74,6 +74,11 @@ class GatewayError(Exception):
 
     status = 500
     code = INTERNAL_ERROR
+    # Set on failures of the provider itself (providers/base.py): "connection", "timeout", "429" or
+    # "5xx". Routes move to their next target on these, breakers count them, health reports them.
+    retry_kind = None
+    # The provider's own HTTP status, when it answered with an error.
+    upstream_status = None
 
     def __init__(self, message, *, status=None, code=None, details=None, headers=None):
         message = cap(message)

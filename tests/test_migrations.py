@@ -121,7 +121,7 @@ def test_older_databases_gain_the_token_detail_columns_and_keep_their_rows(app):
             "INSERT INTO request_log (id, created, endpoint, status, input_tokens, output_tokens, duration_ms, stream) "
             f"VALUES ('oldrow', {database.param}, 'chat', 'success', 7, 3, 100, {database.param})",
             (datetime(2026, 3, 1, 10, 5), False))
-    assert migrations.create_or_migrate() == migrations.CURRENT_VERSION == 6
+    assert migrations.create_or_migrate() == migrations.CURRENT_VERSION == 7
     record = request_log.CallRecord(endpoint="chat", created=datetime(2026, 3, 1, 10, 30), input_tokens=20,
                                     output_tokens=9, cache_read_tokens=16, cache_write_tokens=2, reasoning_tokens=4)
     with database.connection_context():
@@ -130,3 +130,15 @@ def test_older_databases_gain_the_token_detail_columns_and_keep_their_rows(app):
         [hour] = UsageRollup.select()
         assert (hour.requests, hour.input_tokens, hour.output_tokens) == (2, 27, 12)
         assert (hour.cache_read_tokens, hour.cache_write_tokens, hour.reasoning_tokens) == (16, 2, 4)
+
+
+def test_a_version_6_database_gains_the_provider_health_table(app):
+    with database.connection_context():
+        database.execute_sql("DROP TABLE provider_health")
+        SchemaVersion.delete().execute()
+        SchemaVersion.create(version=6)
+        RequestLog.insert(id="keep6", endpoint="chat", status="success").execute()
+    assert migrations.create_or_migrate() == migrations.CURRENT_VERSION
+    with database.connection_context():
+        assert database.table_exists("provider_health") and migrations.current_version() == 7
+        assert RequestLog.get_by_id("keep6").status == "success"

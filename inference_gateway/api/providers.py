@@ -1,6 +1,7 @@
 """Providers resource: register, list, get, update, delete (changes are admin-only)."""
 from flask import Blueprint, current_app
 
+from inference_gateway.gateway import health
 from inference_gateway.store import provider_store
 from inference_gateway import errors
 from inference_gateway.config import key_var_allowed
@@ -26,7 +27,14 @@ def check_key_var(env_var):
 @bp.get("/providers")
 @describe("List providers", reply=ProviderReply, many=True)
 def list_providers():
-    return ok([provider_store.to_dict(p) for p in provider_store.list_all()])
+    providers = provider_store.list_all()
+    found = health.read([p.id for p in providers], current_app.extensions.get("breakers"))
+    return ok([{**provider_store.to_dict(p), "health": found[p.id]} for p in providers])
+
+
+def with_health(provider):
+    return {**provider_store.to_dict(provider),
+            "health": health.read([provider.id], current_app.extensions.get("breakers"))[provider.id]}
 
 
 @bp.post("/providers")
@@ -48,7 +56,7 @@ def create_provider():
 @bp.get("/providers/<id_or_name>")
 @describe("Get a provider by id or name", reply=ProviderReply)
 def get_provider(id_or_name):
-    return ok(provider_store.to_dict(provider_store.get(id_or_name)))
+    return ok(with_health(provider_store.get(id_or_name)))
 
 
 @bp.put("/providers/<id_or_name>")

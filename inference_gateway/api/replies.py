@@ -27,6 +27,15 @@ def timestamp(**kwargs):
     return fields.String(metadata={"format": "date-time"}, **kwargs)
 
 
+class ProviderHealthReply(Reply):
+    state = text(validate=validate.OneOf(["healthy", "degraded", "open"]))
+    errorRate = maybe(fields.Float, metadata={"description": "provider failures / calls over the last 5 minutes"})
+    p50LatencyMs = maybe(fields.Integer)
+    p50TtftMs = maybe(fields.Integer)
+    lastError = maybe()
+    lastErrorAt = maybe(metadata={"format": "date-time"})
+
+
 class ProviderReply(Reply):
     id = text()
     name = text()
@@ -37,6 +46,8 @@ class ProviderReply(Reply):
     keyConfigured = fields.Boolean(required=True)
     created = timestamp(required=True)
     updated = timestamp(required=True)
+    health = fields.Nested(ProviderHealthReply, metadata={
+        "description": "GET /providers and /providers/{id} only: the last 5 minutes' calls"})
 
 
 class ModelReply(Reply):

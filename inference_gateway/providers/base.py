@@ -27,6 +27,12 @@ DRAIN_READS = 16
 DRAIN_SECONDS = 1.0
 
 
+def provider_fault(exc, kind):
+    """Mark an error as the provider's own failure (errors.GatewayError.retry_kind)."""
+    exc.retry_kind = kind
+    return exc
+
+
 @dataclass
 class ProviderSettings:
     http: HttpSettings
@@ -160,17 +166,17 @@ class Provider:
                     self._sleep(backoff_delay(attempt, http))
                     attempt += 1
                     continue
-                raise errors.UpstreamTimeout(
-                    f"provider '{self.config.name}' did not answer in time") from exc
+                raise provider_fault(errors.UpstreamTimeout(
+                    f"provider '{self.config.name}' did not answer in time"), "timeout") from exc
             except requests.exceptions.RequestException as exc:
                 self.upstream_seconds += time.perf_counter() - started
                 if attempt < http.max_retries:
                     self._sleep(backoff_delay(attempt, http))
                     attempt += 1
                     continue
-                raise errors.UpstreamError(
+                raise provider_fault(errors.UpstreamError(
                     f"could not reach provider '{self.config.name}' at {errors.mask_url(self.base_url)}"
-                ) from exc
+                ), "connection") from exc
             if resp.status_code < 400:
                 self.upstream_seconds += time.perf_counter() - started  # a stream's: to its headers
                 if stream:
@@ -189,7 +195,13 @@ class Provider:
             self.upstream_seconds += time.perf_counter() - started
             delay = self._retry_delay(resp.status_code, failure, attempt)
             if delay is None:
-                raise self._map_failure(resp.status_code, failure)
+                exc = self._map_failure(resp.status_code, failure)
+                exc.upstream_status = resp.status_code
+                if resp.status_code == 429:
+                    exc.retry_kind = "429"
+                elif resp.status_code >= 500:
+                    exc.retry_kind = "5xx"
+                raise exc
             self._sleep(delay)
             attempt += 1
 
@@ -296,11 +308,11 @@ class Provider:
             # requests reports a read timeout while streaming as a ConnectionError around urllib3's.
             if isinstance(exc, requests.exceptions.Timeout) or isinstance(
                     exc.args[0] if exc.args else None, urllib3.exceptions.ReadTimeoutError):
-                raise errors.UpstreamTimeout(
+                raise provider_fault(errors.UpstreamTimeout(
                     f"provider '{self.config.name}' sent no event for {idle:g} s mid-stream "
-                    "(STREAM_IDLE_TIMEOUT)") from exc
-            raise errors.UpstreamError(
-                f"the connection to provider '{self.config.name}' broke mid-stream") from exc
+                    "(STREAM_IDLE_TIMEOUT)"), "timeout") from exc
+            raise provider_fault(errors.UpstreamError(
+                f"the connection to provider '{self.config.name}' broke mid-stream"), "connection") from exc
         finally:
             resp.close()
 

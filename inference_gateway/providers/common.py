@@ -41,13 +41,18 @@ def system_texts(req):
 
 
 def stream_cut(name, what):
-    return errors.UpstreamError(
-        f"provider '{name}' ended the stream early ({what}); the reply is incomplete")
+    exc = errors.UpstreamError(f"provider '{name}' ended the stream early ({what}); the reply is incomplete")
+    exc.retry_kind = "connection"
+    return exc
 
 
 def stream_failed(name, failure):
-    """An error that arrives inside a stream after a 200 (`failure` from the format's parse_error)."""
-    return errors.UpstreamError(f"provider '{name}' failed mid-stream: {failure.message}")
+    """An error that arrives inside a stream after a 200 (`failure` from the format's parse_error):
+    the provider's own failure (overloaded, internal) unless its format says retrying cannot help."""
+    exc = errors.UpstreamError(f"provider '{name}' failed mid-stream: {failure.message}")
+    if failure.retryable is not False:
+        exc.retry_kind = "5xx"
+    return exc
 
 
 def event_json(event, name):

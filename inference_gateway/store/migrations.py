@@ -6,7 +6,7 @@ from peewee import DatabaseError, PostgresqlDatabase
 from playhouse import migrate as schema_migrate
 
 from inference_gateway.store.db import database
-from inference_gateway.store.tables import (KEY_TABLES, TABLES, TOKEN_DETAILS, RequestLog, SchemaVersion, UsageRollup,
+from inference_gateway.store.tables import (HEALTH_TABLES, KEY_TABLES, TABLES, TOKEN_DETAILS, RequestLog, SchemaVersion, UsageRollup,
                                             rebuild_rollup_sql, rollup_triggers)
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ def _keys_and_cost(migrator):
 
 
 MIGRATIONS = [(2, _stream_rows), (3, _request_ids), (4, _token_details), (5, _keys_and_cost),
-              (6, lambda migrator: database.create_tables(KEY_TABLES, safe=True))]
+              (6, lambda migrator: database.create_tables(KEY_TABLES, safe=True)),
+              (7, lambda migrator: database.create_tables(HEALTH_TABLES, safe=True))]
 
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 

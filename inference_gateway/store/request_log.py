@@ -75,6 +75,9 @@ class CallRecord:
     # What the provider answered with; not stored (traces read them, web/tracing.py).
     response_model: Optional[str] = None
     finish_reason: Optional[str] = None
+    # The provider's own failure, if that is how the call ended (errors.GatewayError.retry_kind):
+    # not stored; provider health counts it (gateway/health.py).
+    fault: Optional[str] = None
 
     @property
     def public_id(self):
@@ -95,6 +98,7 @@ class CallRecord:
         self.http_status = getattr(exc, "status", 500)
         self.error_code = getattr(exc, "code", "INTERNAL_ERROR")
         self.error_message = getattr(exc, "message", None) or "internal error"
+        self.fault = getattr(exc, "retry_kind", None)
 
     def mark_first_token(self):
         if self.ttft_ms is None:

@@ -298,4 +298,33 @@ class KeySpend(BaseModel):
 
 
 KEY_TABLES = [VirtualKey, LimitEvent, KeySpend]
-TABLES = [SchemaVersion, Provider, ProviderModel, UsageRollup, RequestLog] + KEY_TABLES
+
+
+class ProviderHealth(BaseModel):
+    """One process's calls to one provider in one minute (gateway/health.py): each process writes
+    its own minutes every few seconds, and a provider's health is the sum of the last five minutes'
+    rows, whichever process or instance made the calls. Kept ten minutes, then deleted."""
+
+    id = BigAutoField()
+    provider_id = CharField(max_length=8)
+    minute = BigIntegerField()  # Unix time // 60
+    worker = CharField(max_length=128)
+    calls = IntegerField(default=0)
+    errors = IntegerField(default=0)
+    # Sparse latency histograms, JSON {bin: count} (gateway/health.py's bins): mergeable, so a
+    # median over every process's calls is read without any of their samples.
+    latency = TextField(default="{}")
+    ttft = TextField(default="{}")
+    last_error = TextField(null=True)
+    last_error_at = DoubleField(null=True)
+    # Without REDIS_URL circuit breakers are per process: the moment this process's breaker for the
+    # provider stays open until, so every process's answer shows it.
+    open_until = DoubleField(null=True)
+
+    class Meta:
+        table_name = "provider_health"
+        indexes = ((("minute", "provider_id", "worker"), True),)
+
+
+HEALTH_TABLES = [ProviderHealth]
+TABLES = [SchemaVersion, Provider, ProviderModel, UsageRollup, RequestLog] + KEY_TABLES + HEALTH_TABLES
