@@ -12,8 +12,8 @@ from inference_gateway.providers import HttpSettings, ProviderSettings
 from inference_gateway.store import db, migrations, provider_store, spool, stream_rows
 from inference_gateway.store.limit_counters import DatabaseCounters, RedisCounters
 from inference_gateway.store.resolve_cache import ResolveCache
-from inference_gateway.web import (auth, body_limits, envelope, guards, input_guard, logs, observability, tracing,
-                                   virtual_keys)
+from inference_gateway.web import (auth, body_limits, dashboard, envelope, guards, input_guard, logs, observability,
+                                   tracing, virtual_keys)
 
 
 def make_gate(settings):
@@ -75,6 +75,7 @@ def create_app(config=None):
     input_guard.init_app(app)
     api.register(app)
     compat.register(app)
+    dashboard.register(app)
     observability.init_app(app)
     tracing.init_app(app)
     body_limits.init_app(app)

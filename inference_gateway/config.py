@@ -60,6 +60,12 @@ SETTINGS = {
     # Provider health (gateway/health.py) and routes' circuit breakers (gateway/breaker.py).
     "HEALTH_FLUSH_SECONDS": (2.0, float),
     "HEALTH_DEGRADED_ERROR_RATE": (0.1, float),
+    # Signs the dashboard's session cookies; set by the operator only. Unset: a random secret kept
+    # in DATA_DIR/dashboard-secret (one per machine: instances sharing a database need the same).
+    "DASHBOARD_SECRET": (None, str),
+    "DASHBOARD_SESSION_HOURS": (12.0, float),
+    # The dashboard's latency and error-code panels read this many of a range's newest calls.
+    "DASHBOARD_SAMPLE_ROWS": (20000, int),
 }
 
 TRUE = {"1", "true", "yes", "on"}

@@ -168,7 +168,7 @@ def test_the_checks_see_what_they_check():
 
 ROUTE_DECORATORS = {"route", "get", "post", "put", "patch", "delete", "websocket"}
 # The one module per surface that registers its blueprints on the app (create_app calls each).
-REGISTRARS = {f"{PACKAGE}.api", f"{PACKAGE}.compat"}
+REGISTRARS = {f"{PACKAGE}.api", f"{PACKAGE}.compat", f"{PACKAGE}.web.dashboard"}
 
 
 def test_blueprints_are_registered_in_one_place_and_take_no_routes_from_other_modules():

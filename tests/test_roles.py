@@ -84,8 +84,13 @@ def test_every_route_names_its_role(app):
         # The Anthropic-compatible surface.
         ("POST", "/v1/messages"), ("POST", "/v1/messages/count_tokens"),
         *((m, "/v1/<path:rest>") for m in ("GET", "POST", "PUT", "PATCH", "DELETE"))}
-    # The API's description and its explorer describe only the API's shape: public.
-    public = {"/healthz", "/readyz", "/metrics", P + "/openapi.json", "/docs", "/docs/assets/<name>"}
+    # The dashboard's pages (signed in by its session cookie; a virtual caller key sees its own rows).
+    callers |= {("GET", "/dashboard/"), ("GET", "/dashboard/requests"), ("GET", "/dashboard/requests/<request_id>"),
+                ("GET", "/dashboard/providers")}
+    # The API's description and its explorer describe only the API's shape: public. So are the
+    # dashboard's sign-in and sign-out forms (CSRF-checked) and its scripts and styles.
+    public = {"/healthz", "/readyz", "/metrics", P + "/openapi.json", "/docs", "/docs/assets/<name>",
+              "/dashboard/sign-in", "/dashboard/sign-out", "/dashboard/assets/<name>"}
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue

@@ -1,9 +1,8 @@
 """Virtual keys resource (admin): create (the secret shown once), list, read, change, revoke."""
-from flask import Blueprint, current_app
+from flask import Blueprint
 from marshmallow import fields, validate
 
 from inference_gateway.store import key_store
-from inference_gateway.store.limit_counters import NANO, StoreUnavailable
 from inference_gateway.web import auth
 from inference_gateway import errors
 from inference_gateway.web.envelope import ok
@@ -11,6 +10,7 @@ from inference_gateway.web.openapi import describe
 from inference_gateway.api.replies import KeyReply, KeyWithSpendReply, NewKeyReply
 from inference_gateway.web.strict import StrictSchema
 from inference_gateway.web.body import json_body
+from inference_gateway.web.virtual_keys import with_spend
 
 bp = Blueprint("keys", __name__)
 
@@ -53,17 +53,6 @@ def naive_utc(data):
         from datetime import timezone
         data["expires_at"] = data["expires_at"].astimezone(timezone.utc).replace(tzinfo=None)
     return data
-
-
-def with_spend(row):
-    """The key as the API shows it, with its spend in the current budget period."""
-    out = key_store.to_dict(row)
-    gate = current_app.extensions["gate"]
-    try:
-        out["spentUsd"] = gate.counters.spent_nano(row.id, row.budget_period or "total") / NANO
-    except StoreUnavailable:
-        out["spentUsd"] = None
-    return out
 
 
 @bp.post("/keys")

@@ -1,7 +1,7 @@
 """Registered providers: lookup by id or name, create, update, delete, and the adapter for one."""
 import os
 
-from peewee import Case, IntegrityError
+from peewee import Case, IntegrityError, fn
 
 from inference_gateway import errors
 from inference_gateway.config import key_var_allowed
@@ -78,6 +78,13 @@ def get(id_or_name):
 
 def list_all():
     return list(Provider.select().order_by(Provider.created, Provider.id))
+
+
+def synced_models():
+    """{provider id: (models stored, when the last sync stored them)} for providers that have any."""
+    query = (ProviderModel.select(ProviderModel.provider, fn.COUNT(ProviderModel.id), fn.MAX(ProviderModel.synced_at))
+             .group_by(ProviderModel.provider).tuples())
+    return {provider_id: (count, synced) for provider_id, count, synced in query}
 
 
 def first_of_type(type_name):

@@ -9,7 +9,9 @@ For other modules:
   - `g.principal` (or `current_principal()`): the caller's Principal, set before any view runs.
   - `@admin_required` on a view: callers get 403 FORBIDDEN (order with the route decorator is free).
   - `@public` on a view: no key at all (health probes; metrics check their own token).
-  - `add_key_source(app, lookup)`: `lookup(key) -> Principal | None`, asked after the static keys."""
+  - `add_key_source(app, lookup)`: `lookup(key) -> Principal | None`, asked after the static keys.
+  - `@session_signed_in` on a view: its blueprint sets `g.principal` from a signed-in session (the
+    dashboard's pages) instead of a key header; the role markers still apply."""
 import hashlib
 import hmac
 import logging
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 ADMIN, CALLER = "admin", "caller"
 ROLE_ATTR = "gateway_role"  # set on a view function: ADMIN or PUBLIC; absent means callers too
 PUBLIC = "public"
+SESSION_ATTR = "gateway_session"  # set on a view whose blueprint signs the request in itself
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,12 @@ def admin_required(view):
 def public(view):
     """Mark a view as needing no key (liveness and readiness probes, metrics with its own token)."""
     setattr(view, ROLE_ATTR, PUBLIC)
+    return view
+
+
+def session_signed_in(view):
+    """Mark a view as signed in by its blueprint's session cookie (a browser page), not a key header."""
+    setattr(view, SESSION_ATTR, True)
     return view
 
 
@@ -168,8 +177,9 @@ def init_app(app):
 
     @app.before_request
     def authenticate():
-        role = getattr(views.get(request.endpoint), ROLE_ATTR, CALLER)
-        if role == PUBLIC:
+        view = views.get(request.endpoint)
+        role = getattr(view, ROLE_ATTR, CALLER)
+        if role == PUBLIC or getattr(view, SESSION_ATTR, False):
             return
         if request.endpoint is None and not request.path.startswith("/api/"):
             return  # a 404/405 outside the API (a probe's wrong method) tells nothing worth a key

@@ -12,6 +12,7 @@ from inference_gateway import errors
 
 DESCRIPTION_ATTR = "openapi"
 ROLE_ATTR = "gateway_role"  # web/auth.py's marker: "admin", "public", or absent for callers
+# The dashboard (/dashboard) is left out: HTML pages for people, signed in by a cookie, not an API.
 DOCUMENTED_PREFIXES = ("/api/v1/inference/",)
 DOCUMENTED_PATHS = ("/healthz", "/readyz", "/metrics")
 # What can go wrong on any route: a missing key, the database, a bug.

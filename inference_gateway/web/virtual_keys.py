@@ -1,9 +1,11 @@
 """Virtual keys as a key source for auth, and the x-ratelimit-* headers of their calls."""
-from flask import g
+from flask import current_app, g
 
 from inference_gateway.gateway.admission import ratelimit_headers
 from inference_gateway.gateway.keys import KeyCache, check_usable
+from inference_gateway.store import key_store
 from inference_gateway.store.key_store import SECRET_PREFIX
+from inference_gateway.store.limit_counters import NANO, StoreUnavailable
 from inference_gateway.web import auth
 
 
@@ -24,6 +26,17 @@ def own_key_only():
     if principal is not None and principal.key_id and not principal.is_admin:
         return principal.key_id
     return None
+
+
+def with_spend(row):
+    """The key as the API shows it, with its spend in the current budget period."""
+    out = key_store.to_dict(row)
+    gate = current_app.extensions["gate"]
+    try:
+        out["spentUsd"] = gate.counters.spent_nano(row.id, row.budget_period or "total") / NANO
+    except StoreUnavailable:
+        out["spentUsd"] = None
+    return out
 
 
 def init_app(app):
