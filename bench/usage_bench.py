@@ -4,7 +4,8 @@
 
 Generates the rows (`flask usage generate`'s code) into a fresh SQLite file and a fresh PostgreSQL
 database, then times /usage through the app's test client (the whole request: parsing, queries,
-JSON) with and without provider/since filters. Prints a table and writes bench/results/usage.md.
+JSON) with and without provider/since filters, and the dashboard's overview page (rendered HTML).
+Prints a table and writes bench/results/usage.md.
 """
 import argparse
 import os
@@ -30,6 +31,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROVIDERS = "openai,anthropic,google,opencode"
 DAYS = 30
 BUDGET_MS = 200
+# The dashboard's overview (issue 20): the whole page, rendered, over the same rows.
+DASHBOARD_BUDGET_MS = 1000
+DASHBOARD_CASES = [("overview, 30 days", "/dashboard/?range=month"),
+                   ("overview, 7 days, one provider", "/dashboard/?range=week&provider=openai")]
 
 
 def cases():
@@ -41,7 +46,7 @@ def cases():
 
 def run_backend(name, url, rows, runs):
     started = time.perf_counter()
-    app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
+    app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "DATA_DIR": tempfile.mkdtemp(prefix="igw-bench-")})
     with app.app_context(), db.connection():
         providers = [cli.ensure_provider(n) for n in PROVIDERS.split(",")]
         cli.generate(rows, providers, days=DAYS, rng=random.Random(42))
@@ -61,8 +66,25 @@ def run_backend(name, url, rows, runs):
         if not query:
             assert data["summary"]["totalRequests"] == rows, data["summary"]
         results.append((label, query, statistics.median(timings), max(timings), data["summary"]["totalRequests"]))
+    dashboard = []
+    for label, path in DASHBOARD_CASES:
+        timings = time_page(client, path, runs)
+        dashboard.append((label, path, statistics.median(timings), max(timings)))
     db.release_all()
-    return {"backend": name, "generate_s": generate_s, "results": results}
+    return {"backend": name, "generate_s": generate_s, "results": results, "dashboard": dashboard}
+
+
+def time_page(client, path, runs):
+    """Milliseconds per GET of a dashboard page (open mode), after one warm-up."""
+    timings = []
+    for attempt in range(runs + 1):
+        t0 = time.perf_counter()
+        resp = client.get(path)
+        elapsed = (time.perf_counter() - t0) * 1000
+        assert resp.status_code == 200, resp.get_data(as_text=True)[:2000]
+        if attempt:
+            timings.append(elapsed)
+    return timings
 
 
 def postgres_database(admin_url):
@@ -84,6 +106,12 @@ def table(reports, rows):
         for label, query, median, worst, matched in report["results"]:
             lines.append(f"| {report['backend']} | {label} (`{query or '-'}`) | {median:.1f} | {worst:.1f} | "
                          f"{matched:,} | {'yes' if median < BUDGET_MS else 'NO'} |")
+    lines += ["", f"| backend | dashboard page | median ms | max ms | under {DASHBOARD_BUDGET_MS} ms |",
+              "|---|---|---|---|---|"]
+    for report in reports:
+        for label, path, median, worst in report.get("dashboard", []):
+            lines.append(f"| {report['backend']} | {label} (`{path}`) | {median:.1f} | {worst:.1f} | "
+                         f"{'yes' if median < DASHBOARD_BUDGET_MS else 'NO'} |")
     return "\n".join(lines)
 
 
