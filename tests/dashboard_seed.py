@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from inference_gateway import cli
 from inference_gateway.store import db, key_store
-from inference_gateway.store.tables import RequestLog, utcnow
+from inference_gateway.store.tables import ProviderModel, RequestLog, utcnow
 
+SYNCED_AGO = timedelta(hours=2)
 MODELS = {"openai": ("gpt-4o", "gpt-4o-mini"), "anthropic": ("claude-sonnet-4-20250514",)}
 
 
@@ -17,6 +18,7 @@ class Seeded:
     providers: dict  # name -> id
     keys: dict  # name -> (id, secret)
     rows: list = field(default_factory=list)  # the inserted rows (dicts)
+    now: object = None  # the time the rows are placed back from
 
     def of_key(self, key_id):
         return [row for row in self.rows if row["key_id"] == key_id]
@@ -33,7 +35,7 @@ def seed(count=120, now=None):
         row, secret = key_store.create({"name": name, "role": "caller", "budget_usd": budget, "budget_period": "month",
                                         "rpm": 600, "tpm": 100000})
         keys[name] = (row.id, secret)
-    seeded = Seeded(providers, keys)
+    seeded = Seeded(providers, keys, now=now)
     key_cycle = [keys["team-a"][0], keys["team-b"][0], keys["team-a"][0], keys["team-b"][0], None]
     for i in range(count + 6):
         provider = "anthropic" if i % 3 == 2 else "openai"
@@ -52,6 +54,9 @@ def seed(count=120, now=None):
             "request_id": f"req-{i:04d}"})
     with db.connection(), db.database.atomic():
         RequestLog.insert_many(seeded.rows).execute()
+        # openai's models as a sync two hours ago stored them; anthropic was never synced.
+        ProviderModel.insert_many([{"provider": providers["openai"], "model_id": model, "synced_at": now - SYNCED_AGO}
+                                   for model in ("gpt-4o", "gpt-4o-mini", "o3")]).execute()
     return seeded
 
 

@@ -13,7 +13,7 @@ import pytest
 from inference_gateway.store import provider_store
 from inference_gateway.store.tables import utcnow
 
-from .dashboard_seed import csrf_of, seed
+from .dashboard_seed import SYNCED_AGO, csrf_of, seed
 
 P = "/api/v1/inference"
 ADMIN_KEY, CALLER_KEY = "admin-key-for-dashboard", "static-caller-key"
@@ -210,7 +210,11 @@ def test_the_request_detail_shows_the_row_and_bodies_only_when_logged(client, se
 def test_providers_show_model_count_and_last_sync_and_health_only_when_present(client, seeded, monkeypatch):
     sign_in(client, ADMIN_KEY)
     html = client.get("/dashboard/providers").get_data(as_text=True)
-    assert 'data-name="openai"' in html and "never synced" in html and "Error rate" not in html
+    cards = dict(re.findall(r'data-name="(\w+)">(.*?)</article>', html, re.S))
+    synced = (seeded.now - SYNCED_AGO).strftime("%Y-%m-%d %H:%M:%S")
+    assert re.search(r'class="model-count">3<', cards["openai"]) and synced in cards["openai"]
+    assert re.search(r'class="model-count">0<', cards["anthropic"]) and "never synced" in cards["anthropic"]
+    assert "Error rate" not in html
     original = provider_store.to_dict
     health = {"state": "degraded", "errorRate": 0.125, "p50LatencyMs": 640, "p50TtftMs": 210,
               "lastError": "UPSTREAM_TIMEOUT", "lastErrorAt": "2026-03-05T12:00:00.000Z"}
@@ -265,11 +269,35 @@ def test_the_charting_library_is_served_by_the_gateway(client):
 def test_the_session_secret_is_kept_per_data_dir_unless_set(app_config, tmp_path):
     from inference_gateway import create_app
 
-    first = create_app(app_config)
-    second = create_app(app_config)
+    first, second = create_app(app_config), create_app(app_config)
+    assert not (tmp_path / "dashboard-secret").exists()  # made by the first dashboard request
+    for app in (first, second):
+        assert app.test_client().get("/dashboard/sign-in").status_code == 200
     assert first.secret_key == second.secret_key and len(first.secret_key) >= 32
     assert (tmp_path / "dashboard-secret").stat().st_mode & 0o077 == 0
-    assert create_app({**app_config, "DASHBOARD_SECRET": "s" * 40}).secret_key == b"s" * 40
+    # A session signed by one instance sharing the secret is good on the other.
+    client = first.test_client()
+    sign_in(client, ADMIN_KEY)
+    cookie = client.get_cookie("igw_dashboard", path="/dashboard")
+    other = second.test_client()
+    other.set_cookie("igw_dashboard", cookie.value, path="/dashboard")
+    assert other.get("/dashboard/").status_code == 200
+    set_secret = create_app({**app_config, "DASHBOARD_SECRET": "s" * 40})
+    set_secret.test_client().get("/dashboard/sign-in")
+    assert set_secret.secret_key == b"s" * 40
+
+
+def test_a_dashboard_that_cannot_keep_its_secret_says_so_and_the_api_still_works(app_config, tmp_path):
+    from inference_gateway import create_app
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    app = create_app({**app_config, "DATA_DIR": str(blocker / "data")})
+    client = app.test_client()
+    page = client.get("/dashboard/sign-in")
+    assert page.status_code == 503 and "DASHBOARD_SECRET" in page.get_data(as_text=True)
+    assert client.get("/dashboard/").status_code == 503
+    assert client.get(P + "/providers", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).status_code == 200
 
 
 def test_package_data_ships_every_template_and_asset():
@@ -286,3 +314,45 @@ def test_package_data_ships_every_template_and_asset():
     files = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.suffix != ".pyc"
              and p.suffix != ".py"]
     assert files and all(any(fnmatch.fnmatch(f, g) for g in globs) for f in files), files
+
+
+@pytest.mark.parametrize("form", [
+    {"key": "igw_\x00nul"}, {"key": "x" * 100_000}, {"key": "%ED%A0%80"}, {"key": "%FF%FE"}, {"key": ""},
+    {"key": ["a", "b"]},
+    {"next": "javascript:alert(1)", "key": "nope"},
+])
+def test_hostile_sign_in_forms_are_a_4xx_page(client, form):
+    page = client.get("/dashboard/sign-in")
+    csrf = csrf_of(page.get_data(as_text=True))
+    if str(form.get("key")).startswith("%"):  # bytes that are not UTF-8 (a lone surrogate, 0xFF)
+        resp = client.post("/dashboard/sign-in", data=f"key={form['key']}&csrf={csrf}",
+                           content_type="application/x-www-form-urlencoded")
+    else:
+        resp = client.post("/dashboard/sign-in", data={**form, "csrf": csrf})
+    assert 400 <= resp.status_code < 500 and resp.mimetype == "text/html"
+    assert "javascript:" not in resp.get_data(as_text=True).split('name="next"')[1][:80]
+
+
+def test_empty_pages_say_so(app_config):
+    from inference_gateway import create_app
+
+    client = create_app({**app_config, "GATEWAY_ADMIN_KEYS": "", "GATEWAY_API_KEYS": ""}).test_client()
+    assert "No calls in this range" in client.get("/dashboard/").get_data(as_text=True)
+    assert "No requests" in client.get("/dashboard/requests").get_data(as_text=True)
+    assert "No providers yet" in client.get("/dashboard/providers").get_data(as_text=True)
+    assert "No virtual keys" in client.get("/dashboard/keys").get_data(as_text=True)
+
+
+def test_a_routed_calls_attempts_show_when_the_row_carries_them(client, seeded, monkeypatch):
+    from inference_gateway.store import usage
+
+    sign_in(client, ADMIN_KEY)
+    assert 'id="attempts"' not in client.get("/dashboard/requests/seed0001").get_data(as_text=True)
+    original = usage.to_dict
+    failed = [{"provider": "anthropic", "model": "claude-sonnet-4-20250514", "code": "UPSTREAM_TIMEOUT",
+               "status": 504}]
+    monkeypatch.setattr(usage, "to_dict", lambda row, bodies=False: {
+        **original(row, bodies), "route": "fast", "attempts": 2, "failedAttempts": failed})
+    html = client.get("/dashboard/requests/seed0001").get_data(as_text=True)
+    section = html.split('id="attempts"')[1].split("</section>")[0]
+    assert "fast" in section and "2 tried" in section and "UPSTREAM_TIMEOUT" in section and "gpt-4o-mini" in section

@@ -85,6 +85,7 @@ def big(tmp_path_factory):
     db.database.close()
 
 
+@pytest.mark.slow
 def test_the_overview_over_a_million_rows_reads_the_rollup(big):
     app, counter = big
     client = app.test_client()

@@ -208,6 +208,8 @@ def sign_in():
     target = safe_next(request.values.get("next"))
     if sign_in.open:
         return redirect(target)
+    if not sign_in.ready():
+        raise errors.ServiceUnavailable(sign_in.problem)
     error = None
     if request.method == "POST":
         session.check_csrf()
@@ -222,6 +224,8 @@ def sign_in():
 @bp.post("/sign-out")
 @auth.public
 def sign_out():
+    if not current_app.extensions["dashboard_sign_in"].ready():
+        raise errors.ServiceUnavailable(current_app.extensions["dashboard_sign_in"].problem)
     session.check_csrf()
     from flask import session as cookie
 
