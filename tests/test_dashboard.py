@@ -10,7 +10,6 @@ from http.cookies import SimpleCookie
 
 import pytest
 
-from inference_gateway.store import provider_store
 from inference_gateway.store.tables import utcnow
 
 from .dashboard_seed import SYNCED_AGO, csrf_of, seed
@@ -207,20 +206,28 @@ def test_the_request_detail_shows_the_row_and_bodies_only_when_logged(client, se
     assert 'id="request-body"' in html and "&lt;b&gt;hi&lt;/b&gt;" in html and "<b>hi</b>" not in html
 
 
-def test_providers_show_model_count_and_last_sync_and_health_only_when_present(client, seeded, monkeypatch):
+def test_providers_show_model_count_last_sync_and_the_health_get_providers_reports(client, seeded):
+    from inference_gateway.gateway import health
+
     sign_in(client, ADMIN_KEY)
+    windows = health.windows()
+    anthropic = seeded.providers["anthropic"]
+    for latency in (400, 420, 440, 460):
+        windows.observe(anthropic, latency, 150)
+    windows.observe(anthropic, 90, None, error="UPSTREAM_TIMEOUT: no answer in 120 s")
     html = client.get("/dashboard/providers").get_data(as_text=True)
     cards = dict(re.findall(r'data-name="(\w+)">(.*?)</article>', html, re.S))
     synced = (seeded.now - SYNCED_AGO).strftime("%Y-%m-%d %H:%M:%S")
     assert re.search(r'class="model-count">3<', cards["openai"]) and synced in cards["openai"]
     assert re.search(r'class="model-count">0<', cards["anthropic"]) and "never synced" in cards["anthropic"]
-    assert "Error rate" not in html
-    original = provider_store.to_dict
-    health = {"state": "degraded", "errorRate": 0.125, "p50LatencyMs": 640, "p50TtftMs": 210,
-              "lastError": "UPSTREAM_TIMEOUT", "lastErrorAt": "2026-03-05T12:00:00.000Z"}
-    monkeypatch.setattr(provider_store, "to_dict", lambda p: {**original(p), "health": health})
-    html = client.get("/dashboard/providers").get_data(as_text=True)
-    assert "Error rate" in html and "12.5%" in html and "640 ms" in html and "UPSTREAM_TIMEOUT" in html
+    api = {p["name"]: p["health"] for p in client.get(P + "/providers", headers={
+        "Authorization": f"Bearer {ADMIN_KEY}"}).get_json()["data"]}
+    assert api["anthropic"]["state"] == "degraded" and api["anthropic"]["errorRate"] == 0.2
+    assert 'class="health degraded"' in cards["anthropic"] and "20.0%" in cards["anthropic"]
+    assert f"{api['anthropic']['p50LatencyMs']:,} ms" in cards["anthropic"] and "UPSTREAM_TIMEOUT" in cards["anthropic"]
+    # No call in the window: healthy by the API's word, no figures made up.
+    assert api["openai"]["errorRate"] is None and 'class="health healthy"' in cards["openai"]
+    assert "<dt>Error rate</dt><dd>–</dd>" in cards["openai"]
 
 
 def test_the_keys_page_shows_spend_against_budget_and_last_use(client, seeded):
@@ -255,6 +262,13 @@ def test_open_mode_needs_no_sign_in(app_config):
     assert client.get("/dashboard/sign-in").status_code == 302
     # Open mode serves loopback names only, the dashboard included.
     assert client.get("/dashboard/", headers={"Host": "evil.example"}).status_code == 403
+
+
+def test_an_unknown_dashboard_page_is_a_404_page(client):
+    resp = client.get("/dashboard/nope")
+    assert resp.status_code == 404 and resp.mimetype == "text/html" and "no such dashboard page" in resp.get_data(
+        as_text=True)
+    assert client.get("/api/v1/inference/nope").mimetype == "application/json"
 
 
 def test_the_charting_library_is_served_by_the_gateway(client):

@@ -88,9 +88,9 @@ def test_every_route_names_its_role(app):
     callers |= {("GET", "/dashboard/"), ("GET", "/dashboard/requests"), ("GET", "/dashboard/requests/<request_id>"),
                 ("GET", "/dashboard/providers")}
     # The API's description and its explorer describe only the API's shape: public. So are the
-    # dashboard's sign-in and sign-out forms (CSRF-checked) and its scripts and styles.
+    # dashboard's sign-in and sign-out forms (CSRF-checked), its scripts and styles, and its 404 page.
     public = {"/healthz", "/readyz", "/metrics", P + "/openapi.json", "/docs", "/docs/assets/<name>",
-              "/dashboard/sign-in", "/dashboard/sign-out", "/dashboard/assets/<name>"}
+              "/dashboard/sign-in", "/dashboard/sign-out", "/dashboard/assets/<name>", "/dashboard/<path:rest>"}
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue

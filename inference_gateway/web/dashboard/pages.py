@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from inference_gateway import errors
+from inference_gateway.gateway import health
 from inference_gateway.store import key_store, provider_store, usage, usage_series
 from inference_gateway.store.tables import utcnow
 from inference_gateway.web import auth
@@ -183,10 +184,13 @@ def request_detail(request_id):
 @signed_in_page
 def providers_page():
     synced = provider_store.synced_models()
+    rows = provider_store.list_all()
+    # What GET /providers answers: each provider's last five minutes (issue 18's health).
+    found = health.read([p.id for p in rows], current_app.extensions.get("breakers"))
     providers = []
-    for provider in provider_store.list_all():
+    for provider in rows:
         count, last_sync = synced.get(provider.id, (0, None))
-        providers.append({**provider_store.to_dict(provider), "modelCount": count,
+        providers.append({**provider_store.to_dict(provider), "health": found.get(provider.id), "modelCount": count,
                           "lastSync": usage_series.as_datetime(last_sync) if last_sync else None})
     return render_template("dashboard/providers.html", providers=providers, page="providers")
 
@@ -231,6 +235,14 @@ def sign_out():
 
     cookie.clear()
     return redirect(url_for("dashboard.sign_in"), 303)
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST"])
+@auth.public
+def no_such_page(rest):
+    """A mistyped dashboard address is a page saying so (the API's 404 is JSON)."""
+    raise errors.NotFound("no such dashboard page: the overview, requests, providers and keys pages are in the "
+                          "menu above")
 
 
 def safe_next(value):
