@@ -47,8 +47,10 @@ def child(variant, calls, tmp, upstream_url):
         prices = os.path.join(tmp, "prices.json")
         with open(prices, "w") as fh:
             json.dump(PRICES, fh)
+        # Under valgrind a call takes ~50 times as long, so a cache kept for some seconds would miss
+        # ~50 times as often per call as in use (a database query each time): kept for a minute here.
         config = {"DATABASE_URL": f"sqlite:///{tmp}/gateway.db", "DATA_DIR": tmp, "GATEWAY_API_KEYS": "",
-                  "PRICES_FILE": prices}
+                  "PRICES_FILE": prices, "KEY_CACHE_SECONDS": 60, "PROVIDER_CACHE_SECONDS": 60}
         if variant == "vkey":
             config.update(GATEWAY_ADMIN_KEYS="bench-admin", LIMITS_REDIS_PREFIX=f"igw-callgrind-{os.getpid()}",
                           REDIS_URL=os.environ.get("TEST_REDIS_URL") or os.environ["REDIS_URL"])
