@@ -8,10 +8,11 @@ from datetime import datetime, timezone
 from importlib.metadata import version
 from typing import Optional
 
+from inference_gateway.gateway import fast_prices
+from inference_gateway.gateway.fast_prices import GENAI_KEYS, tier_value
+
 # Our tier names (the PRICES_FILE fields and the API's) and genai-prices' price keys for them.
 TIERS = ("input", "output", "cacheRead", "cacheWrite", "reasoning")
-GENAI_KEYS = {"input": "input_mtok", "output": "output_mtok", "cacheRead": "cache_read_mtok",
-              "cacheWrite": "cache_write_mtok", "reasoning": "output_reasoning_mtok"}
 # A tier a table leaves out costs what this one costs (the issue's rule for PRICES_FILE).
 FALLBACK = {"cacheRead": "input", "cacheWrite": "input", "reasoning": "output"}
 # Our provider types that genai-prices knows under an id; other types are matched by model name.
@@ -103,34 +104,30 @@ def load_file(path):
     return table
 
 
-def _number(value):
-    return float(value)
-
-
-def _tier_value(value):
-    base = getattr(value, "base", None)
-    if base is None:
-        return _number(value)
-    return (_number(base), tuple((int(t.start), _number(t.price)) for t in value.tiers))
-
-
-def package_price(model, provider_type=None, now=None):
-    """The genai-prices price for a model (by our provider type where it knows it), or None."""
-    from genai_prices import data_snapshot
-
-    snapshot = data_snapshot.get_snapshot()
+def package_price(model, provider_type=None, now=None, compact=None):
+    """The genai-prices price for a model (by our provider type where it knows it), or None. Looked
+    up in `compact` (a fast_prices.CompactPrices) when given, else in the package itself."""
+    find = compact.find if compact is not None else _find_in_package
+    now = now or datetime.now(timezone.utc)
     attempts = [GENAI_PROVIDERS.get(provider_type), None] if provider_type in GENAI_PROVIDERS else [None]
     for provider_id in attempts:
-        try:
-            _, info = snapshot.find_provider_model(model, None, provider_id, None)
-        except LookupError:
-            continue
-        prices = info.get_prices(now or datetime.now(timezone.utc))
-        tiers = tuple((name, _tier_value(getattr(prices, key))) for name, key in GENAI_KEYS.items()
-                      if getattr(prices, key, None) is not None)
-        if "input" in dict(tiers) and "output" in dict(tiers):
-            return Price(info.id, PACKAGE, tiers)
+        found = find(model, provider_id, now)
+        if found is not None and "input" in dict(found[1]) and "output" in dict(found[1]):
+            return Price(found[0], PACKAGE, found[1])
     return None
+
+
+def _find_in_package(model, provider_id, now):
+    """(model id, tiers) as genai-prices' own lookup finds them, or None."""
+    from genai_prices import data_snapshot
+
+    try:
+        _, info = data_snapshot.get_snapshot().find_provider_model(model, None, provider_id, None)
+    except LookupError:
+        return None
+    prices = info.get_prices(now)
+    return info.id, tuple((name, tier_value(getattr(prices, key))) for name, key in GENAI_KEYS.items()
+                          if getattr(prices, key, None) is not None)
 
 
 class PriceTable:
@@ -154,7 +151,7 @@ class PriceTable:
             pass
         price = self.file.get(model) or self.file.get(model.lower())
         if price is None:
-            price = package_price(model, provider_type)
+            price = package_price(model, provider_type, compact=fast_prices.table())
         with self._lock:
             self._found[key] = price
         return price
