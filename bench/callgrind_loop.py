@@ -48,9 +48,11 @@ def child(variant, calls, tmp, upstream_url):
         with open(prices, "w") as fh:
             json.dump(PRICES, fh)
         # Under valgrind a call takes ~50 times as long, so a cache kept for some seconds would miss
-        # ~50 times as often per call as in use (a database query each time): kept for a minute here.
+        # ~50 times as often per call as in use (a database query each time): kept for a minute here,
+        # and the provider-health counts flushed every two minutes instead of seconds, for the same reason.
         config = {"DATABASE_URL": f"sqlite:///{tmp}/gateway.db", "DATA_DIR": tmp, "GATEWAY_API_KEYS": "",
-                  "PRICES_FILE": prices, "KEY_CACHE_SECONDS": 60, "PROVIDER_CACHE_SECONDS": 60}
+                  "PRICES_FILE": prices, "KEY_CACHE_SECONDS": 60, "PROVIDER_CACHE_SECONDS": 60,
+                  "HEALTH_FLUSH_SECONDS": 120}
         if variant == "vkey":
             config.update(GATEWAY_ADMIN_KEYS="bench-admin", LIMITS_REDIS_PREFIX=f"igw-callgrind-{os.getpid()}",
                           REDIS_URL=os.environ.get("TEST_REDIS_URL") or os.environ["REDIS_URL"])
