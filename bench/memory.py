@@ -73,7 +73,7 @@ def measure(root, tmp):
         finally:
             stop.set()
             sampler.join()
-        return rest, peak[0], result["errors"]
+        return rest, peak[0], result
     finally:
         gateway.stop()
         stack.upstream.stop()
@@ -94,8 +94,9 @@ def main():
     for round_ in range(args.rounds):
         for root in roots:
             with tempfile.TemporaryDirectory(prefix="igw-memory-") as tmp:
-                rest, peak, errors = measure(root, tmp)
-            print(f"round {round_ + 1} {root}\n  rest {show(*rest)}\n  peak {show(*peak)}, {errors} errors", flush=True)
+                rest, peak, result = measure(root, tmp)
+            print(f"round {round_ + 1} {root}\n  rest {show(*rest)}\n  peak {show(*peak)}\n  "
+                  f"{result['errors']} errors, TTFB p99 {result['ttfb_p99_ms']:,.0f} ms", flush=True)
 
 
 if __name__ == "__main__":
