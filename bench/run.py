@@ -23,6 +23,7 @@ import requests
 import loop_stalls
 import procs
 import report
+import route_cost
 
 TARGETS = ("direct", "passthrough", "gateway")
 KEY_VAR = "BENCH_UPSTREAM_API_KEY"  # matches the default PROVIDER_KEY_VARS (*_API_KEY)
@@ -49,6 +50,12 @@ class Scenario:
         self.virtual_key = virtual_key
         self.concurrency, self.requests, self.chunks = concurrency, requests, chunks
         self.max_seconds, self.warmup, self.pairs = max_seconds, warmup, pairs
+
+
+def route_scenario(smoke):
+    """Issue 18's: a call through a fallback route whose first target is down (bench/route_cost.py)."""
+    return (Scenario("route fallback c1", "chat", "l0", 1, 100, warmup=20, pairs=2) if smoke else
+            Scenario("route fallback c1", "chat", "l0", 1, 500, warmup=100, pairs=5))
 
 
 def scenarios(smoke):
@@ -110,7 +117,7 @@ class Stack:
         self.passthrough = procs.gunicorn(
             "passthrough", "passthrough:app", procs.free_port(),
             {"UPSTREAM_URL": self.upstream.url + fmt.path}, tmp).wait_ready()
-        self.gateway = self.start_gateway("gateway", "wsgi:app", tmp)
+        self.gateway = self.start_gateway("gateway", "wsgi:app", tmp, env={"BREAKER_COOLDOWN": route_cost.COOLDOWN})
         self.by_target = {"direct": self.upstream, "passthrough": self.passthrough, "gateway": self.gateway}
         self.virtual_key = self.create_virtual_key(self.gateway) if redis_url() else None
 
@@ -299,9 +306,14 @@ def main():
     started, load_before = time.time(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="igw-bench-") as tmp:
         stack = Stack(Formats(args.format), tmp)
-        stall_table = None
+        stall_table = route_table = None
         try:
             results = run_all(stack, plan, reps)
+            route = route_scenario(args.smoke)
+            if not args.only or route.name in args.only.split(","):
+                routed = route_cost.measure(stack, args.format, load, route)
+                route_table = route_cost.render(routed, route)
+                print(route_table)
             light = next((s for s in plan if s.name == "stream light"), None)
             if light is not None:
                 stall_table = loop_stalls.render(loop_stalls.measure(stack, light, tmp, load))
@@ -320,12 +332,14 @@ def main():
     text = report.render(results, plan, usage, reps=reps, command=command.strip(), fmt=args.format,
                          elapsed=time.time() - started, load=(load_before, os.getloadavg()[0]),
                          row_share=row_table, loop_stalls=stall_table)
+    if route_table:
+        text += "\n" + route_table
     print(text)
     out = args.out or os.path.join(procs.HERE, "results", "smoke.md" if args.smoke else "latest.md")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as fh:
         fh.write(text)
-    sys.exit(1 if args.smoke and report.broken(results) else 0)
+    sys.exit(1 if args.smoke and (report.broken(results) or (route_table and routed["errors"])) else 0)
 
 
 if __name__ == "__main__":

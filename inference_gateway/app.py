@@ -1,17 +1,20 @@
 """The application factory: settings, database, blueprints and error handlers, wired in one place."""
 import logging
+from dataclasses import replace
 
 from flask import Flask
 
 from inference_gateway import api, cli, compat
 from inference_gateway.config import load_config
-from inference_gateway.gateway import health
+from inference_gateway.gateway import health, routing
+from inference_gateway.gateway.breaker import MemoryBreakers
 from inference_gateway.gateway.admission import Gate
 from inference_gateway.gateway.pricing import PriceTable
 from inference_gateway.providers import HttpSettings, ProviderSettings
 from inference_gateway.store import db, migrations, provider_store, spool, stream_rows
 from inference_gateway.store.limit_counters import DatabaseCounters, RedisCounters
 from inference_gateway.store.resolve_cache import ResolveCache
+from inference_gateway.store.route_counters import RedisBreakers, RedisBusy
 from inference_gateway.web import (auth, body_limits, dashboard, envelope, guards, input_guard, logs, observability,
                                    tracing, virtual_keys)
 
@@ -24,6 +27,22 @@ def make_gate(settings):
     else:
         counters, store = DatabaseCounters(lease), "DATABASE_URL"
     return Gate(counters, settings["LIMITS_FAIL_OPEN"], settings["LIMITS_DEFAULT_OUTPUT_TOKENS"], store)
+
+
+def make_router(settings, provider_settings, counters, prices, windows):
+    """Routes' breakers and calls in flight: in Redis beside the keys' counters with REDIS_URL (one
+    connection pool for both), else in this process (each worker its own; see README "Routing")."""
+    failures, cooldown = settings["BREAKER_FAILURES"], settings["BREAKER_COOLDOWN"]
+    if isinstance(counters, RedisCounters):
+        prefix = settings["LIMITS_REDIS_PREFIX"]
+        breakers = RedisBreakers(counters.client, counters.errors, prefix, failures, cooldown)
+        busy = RedisBusy(counters.client, counters.errors, prefix, settings["LIMITS_LEASE_SECONDS"])
+    else:
+        breakers = MemoryBreakers(failures, cooldown, on_open=windows.breaker_open)
+        busy = routing.MemoryBusy()
+    # A target's failure moves the call on at once: the adapter's own retries are for direct calls.
+    targets = replace(provider_settings, http=replace(provider_settings.http, max_retries=0))
+    return routing.Router(breakers, busy, targets, prices, settings["ROUTE_RETRY_AFTER_MAX"])
 
 
 def create_app(config=None):
@@ -60,7 +79,10 @@ def create_app(config=None):
     app.extensions["resolve_cache"] = ResolveCache(seconds) if seconds > 0 else None
     app.extensions["prices"] = PriceTable(settings["PRICES_FILE"])
     app.extensions["gate"] = make_gate(settings)
-    health.configure(settings["HEALTH_FLUSH_SECONDS"], settings["HEALTH_DEGRADED_ERROR_RATE"])
+    windows = health.configure(settings["HEALTH_FLUSH_SECONDS"], settings["HEALTH_DEGRADED_ERROR_RATE"])
+    app.extensions["router"] = make_router(settings, app.extensions["provider_settings"],
+                                           app.extensions["gate"].counters, app.extensions["prices"], windows)
+    app.extensions["breakers"] = app.extensions["router"].breakers
     db.init_app(app)
     migrations.create_or_migrate()
     spool.configure(settings["DATA_DIR"])

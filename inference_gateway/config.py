@@ -60,6 +60,9 @@ SETTINGS = {
     # Provider health (gateway/health.py) and routes' circuit breakers (gateway/breaker.py).
     "HEALTH_FLUSH_SECONDS": (2.0, float),
     "HEALTH_DEGRADED_ERROR_RATE": (0.1, float),
+    "BREAKER_FAILURES": (5, int),
+    "BREAKER_COOLDOWN": (30.0, float),
+    "ROUTE_RETRY_AFTER_MAX": (2.0, float),
     # Signs the dashboard's session cookies; set by the operator only. Unset: a random secret kept
     # in DATA_DIR/dashboard-secret (one per machine: instances sharing a database need the same).
     "DASHBOARD_SECRET": (None, str),

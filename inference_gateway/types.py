@@ -241,3 +241,22 @@ class ProviderConfig:
     base_url: str
     env_var: Optional[str] = None
     default_model: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class RouteTarget:
+    """One target of a route: a model, and the provider (id or name) serving it when given."""
+
+    model: str
+    provider_ref: Optional[str] = None
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Route:
+    """A model name served by several targets (gateway/routing.py)."""
+
+    name: str
+    strategy: str
+    targets: tuple  # of RouteTarget
+    retry_on: frozenset

@@ -14,9 +14,13 @@ ADMIN_ROUTES = [
     ("put", "/providers/openai", {"baseUrl": "http://127.0.0.1:9/v1"}),
     ("delete", "/providers/openai", None),
     ("post", "/models/sync", {"provider": "openai"}),
+    ("post", "/routes", {"name": "smart", "strategy": "fallback", "targets": [{"model": "openai/gpt-4o"}]}),
+    ("put", "/routes/smart", {"name": "smart", "strategy": "fallback", "targets": [{"model": "openai/gpt-4o"}]}),
+    ("delete", "/routes/smart", None),
 ]
 # Routes a caller key may use (status is whatever the route answers, never 401/403).
-CALLER_ROUTES = [("get", "/providers"), ("get", "/providers/openai"), ("get", "/models"), ("get", "/usage")]
+CALLER_ROUTES = [("get", "/providers"), ("get", "/providers/openai"), ("get", "/models"), ("get", "/usage"),
+                 ("get", "/routes")]
 
 
 @pytest.fixture
@@ -75,7 +79,7 @@ def test_every_route_names_its_role(app):
     callers = {("GET", "/providers"), ("GET", "/providers/<id_or_name>"), ("GET", "/models"),
                ("GET", "/usage"), ("GET", "/requests/<request_id>"), ("POST", "/chat"),
                ("POST", "/chat/stream"), ("GET", "/chat/ws"), ("POST", "/embed"), ("POST", "/images"),
-               ("POST", "/transcribe"), ("GET", "/prices")}
+               ("POST", "/transcribe"), ("GET", "/prices"), ("GET", "/routes"), ("GET", "/routes/<name>")}
     callers = {(method, P + path) for method, path in callers} | {
         # The OpenAI-compatible surface, and its fallback answering unknown /v1 paths in its format.
         ("POST", "/v1/chat/completions"), ("GET", "/v1/models"), ("GET", "/v1/models/<path:model_id>"),

@@ -3,7 +3,7 @@ from flask import Blueprint, current_app, request
 
 from inference_gateway import errors
 from inference_gateway.gateway import model_sync
-from inference_gateway.store import provider_store
+from inference_gateway.store import provider_store, route_store
 from inference_gateway.web.auth import admin_required
 from inference_gateway.web.envelope import ok
 from inference_gateway.web.openapi import UPSTREAM_ERRORS, describe
@@ -42,9 +42,13 @@ def sync_models():
 @describe("List synced models, a page at a time", query=ModelListSchema, reply=ModelPageReply,
           errors=[(404, errors.NOT_FOUND)],
           description="`limit` models (50 unless given, at most 1000) after `cursor`, the previous page's "
-                      "nextCursor (null on the last page), as /usage pages its rows.")
+                      "nextCursor (null on the last page), as /usage pages its rows. The first page of the "
+                      "whole list also starts with every route (`route`: its strategy), beyond `limit`.")
 def list_models():
     query = model_list_schema.load(request.args.to_dict())
     provider = provider_store.get(query["provider"]) if query.get("provider") else None
     rows, next_cursor = model_sync.page(provider, query["limit"], query.get("cursor"))
-    return ok({"models": [model_sync.to_dict(row) for row in rows], "nextCursor": next_cursor})
+    models = [model_sync.to_dict(row) for row in rows]
+    if provider is None and not query.get("cursor"):
+        models = [model_sync.route_dict(row) for row in route_store.list_all()] + models
+    return ok({"models": models, "nextCursor": next_cursor})

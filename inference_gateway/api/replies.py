@@ -52,12 +52,28 @@ class ProviderReply(Reply):
 
 class ModelReply(Reply):
     id = text()
-    providerId = text()
-    provider = text()
+    providerId = maybe(metadata={"description": "null for a route"})
+    provider = maybe(metadata={"description": "null for a route"})
     modelId = text()
     displayName = maybe()
     capabilities = fields.List(fields.String(), required=True)
     syncedAt = timestamp(required=True)
+    route = fields.String(metadata={"description": "a route's entry only: its strategy"})
+
+
+class RouteTargetReply(Reply):
+    model = text()
+    providerId = fields.String()
+    weight = fields.Float()
+
+
+class RouteReply(Reply):
+    name = text()
+    strategy = text()
+    targets = fields.List(fields.Nested(RouteTargetReply), required=True)
+    retryOn = fields.List(fields.String(), required=True)
+    created = timestamp(required=True)
+    updated = timestamp(required=True)
 
 
 class ModelPageReply(Reply):
@@ -223,6 +239,11 @@ class RequestReply(RequestRowReply):
 
     requestBody = fields.String()
     responseBody = fields.String()
+    route = maybe(metadata={"description": "the route the call was made through (null: a direct call)"})
+    attempts = fields.Integer(required=True)
+    failedAttempts = fields.List(fields.Dict(), required=True, metadata={
+        "description": "a routed call's failed attempts: {provider, providerId, model, code, status, "
+                       "retried?, rowId?} (rowId: the attempt's own row, when it was billed)"})
 
 
 class UsageReply(Reply):

@@ -5,6 +5,7 @@ import binascii
 from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
 from inference_gateway.gateway import model_sync
+from inference_gateway.gateway.routing import RETRY_KINDS, STRATEGIES as ROUTE_STRATEGIES
 from inference_gateway.providers import PROVIDER_TYPES, TYPE_ALIASES
 from inference_gateway.web.strict import StrictSchema
 
@@ -454,3 +455,34 @@ class ModelListSchema(ProviderRefSchema):
 
 
 model_list_schema = ModelListSchema()
+
+
+class RouteTargetSchema(StrictSchema):
+    model = fields.String(required=True, validate=validate.Length(min=1, max=MODEL_MAX))
+    provider_id = fields.String(data_key="providerId", validate=validate.Length(min=1, max=PROVIDER_ID_MAX),
+                                metadata={"description": "the provider's id or name; without it the model "
+                                                         "resolves as a chat call's would"})
+    weight = fields.Float(validate=validate.Range(min=0, max=1_000_000), allow_nan=False,
+                          metadata={"description": "weighted routes: the target's share (1 unless given)"})
+
+
+class RouteSchema(StrictSchema):
+    name = fields.String(required=True, validate=WholeRegexp(
+        NAME_PATTERN, error="must be 1-64 characters of a-z, 0-9, '.', '_' or '-', "
+                            "starting with a letter or digit"))
+    strategy = fields.String(required=True, validate=validate.OneOf(ROUTE_STRATEGIES,
+                                                                     error="must be one of: {choices}"))
+    targets = fields.List(fields.Nested(RouteTargetSchema), required=True,
+                          validate=validate.Length(min=1, max=16, error="must list 1 to 16 targets"))
+    retry_on = fields.List(fields.String(validate=validate.OneOf(RETRY_KINDS, error="must be one of: {choices}")),
+                           data_key="retryOn", validate=validate.Length(min=1),
+                           metadata={"description": "what moves a call to the next target (all four unless "
+                                                    "given); never a 4xx or a content-filter refusal"})
+
+    @validates_schema
+    def weights(self, data, **kwargs):
+        if data.get("strategy") == "weighted" and not any(t.get("weight", 1.0) > 0 for t in data.get("targets", ())):
+            raise ValidationError("a weighted route needs a target with a weight above 0", "targets")
+
+
+route_schema = RouteSchema()

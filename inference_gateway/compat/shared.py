@@ -8,7 +8,8 @@ from inference_gateway.compat import common
 from inference_gateway.compat.anthropic import errors as anthropic_errors, models as anthropic_models
 from inference_gateway.compat.openai import errors as openai_errors, media as openai_models
 from inference_gateway.gateway import model_sync
-from inference_gateway.gateway.admission import model_allowed, provider_allowed
+from inference_gateway.gateway.admission import model_allowed, provider_allowed, route_allowed
+from inference_gateway.store import route_store
 from inference_gateway.web.virtual_keys import current_key
 
 bp = Blueprint("compat_shared", __name__)
@@ -19,12 +20,15 @@ def anthropic_sdk():
 
 
 def usable_models():
-    """The synced models this request's key may use: a virtual key with a model or provider list
-    sees only what it may call (others get a 403 when they call it); other keys see them all."""
-    rows, key = model_sync.list_models(), current_key()
+    """The routes and synced models this request's key may use: a virtual key with a model or provider
+    list sees only what it may call (others get a 403 when they call it; a route by its name);
+    other keys see them all. Routes come first: a route's name wins over a synced id."""
+    rows, routes, key = model_sync.list_models(), route_store.list_all(), current_key()
     if key is None or (key.models is None and key.providers is None):
-        return rows
-    return [row for row in rows if provider_allowed(key, row.provider) and model_allowed(key, row.provider, row.model_id)]
+        return model_sync.with_routes(rows, routes)
+    return model_sync.with_routes(
+        [row for row in rows if provider_allowed(key, row.provider) and model_allowed(key, row.provider, row.model_id)],
+        [route for route in routes if route_allowed(key, route.name)])
 
 
 @bp.get("/models")

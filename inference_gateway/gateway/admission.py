@@ -73,6 +73,25 @@ def check_allowed(key, provider, model, requested):
                                f"allowed models: {describe_list(key.models)}")
 
 
+def route_allowed(key, route_name):
+    """A route's name against the key's model list (its targets' models are the admin's choice)."""
+    return key.models is None or any(fnmatchcase(route_name, pattern) for pattern in key.models)
+
+
+def check_route_allowed(key, route_name, candidates):
+    """A key's lists over a route: the route's name must be on its model list; targets outside its
+    provider list are skipped. The candidates left, or 403 FORBIDDEN when the name is refused or no
+    target is left."""
+    if not route_allowed(key, route_name):
+        raise errors.Forbidden(f"key '{key.name}' may not use model '{route_name}'; "
+                               f"allowed models: {describe_list(key.models)}")
+    left = [c for c in candidates if provider_allowed(key, c.provider)]
+    if not left:
+        raise errors.Forbidden(f"key '{key.name}' may use none of the providers of route '{route_name}'; "
+                               f"allowed providers: {describe_list(key.providers)}")
+    return left
+
+
 def duration(seconds):
     """OpenAI's form for x-ratelimit-reset-*: '0s', '250ms', '12s', '1m0s'."""
     if seconds < 1:
@@ -118,11 +137,12 @@ class Gate:
         self.counters, self.fail_open = counters, fail_open
         self.default_output_tokens, self.store_name = default_output_tokens, store_name
 
-    def admit(self, record, key, provider, model, requested, data):
-        """Check the key's lists and reserve against its limits; the reservation is settled when
-        the call's row is written (record.on_finish)."""
+    def admit(self, record, key, provider, model, requested, data, lists=True):
+        """Check the key's lists (unless a route checked them: `lists=False`) and reserve against its
+        limits; the reservation is settled when the call's row is written (record.on_finish)."""
         record.key_id = key.id
-        check_allowed(key, provider, model, requested)
+        if lists:
+            check_allowed(key, provider, model, requested)
         limits = key.limits
         if not limits.any:
             return None
@@ -154,9 +174,9 @@ class Gate:
         return reservation
 
     def settle(self, reservation, record):
-        tokens = record.input_tokens + record.output_tokens
+        tokens = record.input_tokens + record.output_tokens + record.billed_elsewhere_tokens
         if record.cost_usd is not None:
-            cost_nano = int(math.ceil(record.cost_usd * NANO))
+            cost_nano = int(math.ceil((record.cost_usd + record.billed_elsewhere_usd) * NANO))
         else:
             # Succeeded without a token count to price (an image): the reserved estimate is charged.
             cost_nano = reservation.cost_nano if record.status == SUCCESS else 0

@@ -124,6 +124,8 @@ class ChatStream:
 
     def open(self):
         self.chunks = self.adapter.stream(self.req)
+        # A route has only now settled on the provider serving it (the record follows its attempts).
+        self.provider_name = self.record.provider_name or self.provider_name
         self.record.deferred = True
         self._gen = self._events()
         return self

@@ -226,8 +226,9 @@ def error_text(code, message):
 
 
 def on_call_finished(record):
-    """Count a finished call against its provider (a provider's failure as an error)."""
-    if record.provider_id is None or _windows is None:
+    """Count a finished call against its provider (a provider's failure as an error). A call that
+    never reached it (refused by a key's limits, a bad body) has no adapter and is not counted."""
+    if record.provider_id is None or record.adapter is None or _windows is None:
         return
     error = error_text(record.error_code, record.error_message) if record.fault else None
     _windows.observe(record.provider_id, record.duration_ms, record.ttft_ms, error)

@@ -5,6 +5,7 @@ import json
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Optional
 from datetime import datetime
 
 from peewee import SqliteDatabase, chunked
@@ -155,3 +156,32 @@ def result_dict(result):
     models = [to_dict(row) for row in result.models]
     return {"provider": result.provider.name, "providerId": result.provider.id, "added": result.added,
             "removed": result.removed, "total": len(models), "models": models}
+
+
+@dataclass
+class RouteModel:
+    """A route as the model lists show it (a synced model row's attributes)."""
+
+    model_id: str
+    synced_at: datetime
+    display_name: Optional[str] = None
+    provider: object = None
+
+
+@dataclass
+class _Owner:
+    name: str
+
+
+ROUTE_OWNER = _Owner("gateway-route")
+
+
+def route_dict(row):
+    """A route as GET /models lists it (before the synced models, on the first page)."""
+    return {"id": "route:" + row.id, "providerId": None, "provider": None, "modelId": row.name,
+            "displayName": None, "capabilities": ["chat"], "syncedAt": iso(row.created), "route": row.strategy}
+
+
+def with_routes(rows, routes):
+    """The compatible surfaces' model list: routes first (a route's name wins over a synced id)."""
+    return [RouteModel(r.name, r.created, None, ROUTE_OWNER) for r in routes] + list(rows)

@@ -2,7 +2,7 @@
 import re
 
 from inference_gateway import errors
-from inference_gateway.store import provider_store
+from inference_gateway.store import provider_store, route_store
 from inference_gateway.store.tables import Provider, ProviderModel
 
 # The reference's auto-resolution table, widened to the families each provider serves today.
@@ -43,20 +43,21 @@ def _synced_provider(model):
     return row.provider if row else None
 
 
-def resolve(model=None, provider_ref=None, cache=None):
-    """Return (provider row, model id to send upstream) or raise a 4xx GatewayError. With a
-    ResolveCache, a resolution it holds is returned without a query, and a new one is kept."""
+def resolve(model=None, provider_ref=None, cache=None, routes=True):
+    """Return (provider row, model id to send upstream) or raise a 4xx GatewayError; a model that
+    names a route gives (its types.Route, None) unless `routes` is false (a route's own targets).
+    With a ResolveCache, a resolution it holds is returned without a query, and a new one is kept."""
     if cache is None:
-        return _resolve(model, provider_ref)
-    key, stamp = (model, provider_ref), cache.stamp()
+        return _resolve(model, provider_ref, routes)
+    key, stamp = ((model, provider_ref) if routes else (model, provider_ref, False)), cache.stamp()
     found = cache.get(key, stamp)
     if found is None:
-        found = _resolve(model, provider_ref)
+        found = _resolve(model, provider_ref, routes)
         cache.put(key, found, stamp)
     return found
 
 
-def _resolve(model, provider_ref):
+def _resolve(model, provider_ref, routes=True):
     model = (model or "").strip() or None
     if provider_ref:
         provider = provider_store.get(provider_ref)
@@ -69,6 +70,11 @@ def _resolve(model, provider_ref):
         raise errors.BadRequest("model is required")
 
     head, sep, tail = model.partition("/")
+    if routes and not sep:
+        # Route names have no '/' and may not be a provider's name: a route never hides a provider.
+        route = route_store.find(model)
+        if route is not None:
+            return route, None
     if sep and tail:
         named = provider_store.find(head)
         if named is not None and named.name_key == head.lower():

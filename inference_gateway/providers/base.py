@@ -239,6 +239,10 @@ class Provider:
         started = time.perf_counter()
         try:
             return self.decode_json(self.read_body(resp))
+        except requests.exceptions.RequestException as exc:
+            raise provider_fault(errors.UpstreamError(
+                f"the connection to provider '{self.config.name}' broke before its reply ended"),
+                "connection") from exc
         finally:
             self.upstream_seconds += time.perf_counter() - started
             resp.close()

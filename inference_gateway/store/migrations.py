@@ -6,7 +6,7 @@ from peewee import DatabaseError, PostgresqlDatabase
 from playhouse import migrate as schema_migrate
 
 from inference_gateway.store.db import database
-from inference_gateway.store.tables import (HEALTH_TABLES, KEY_TABLES, TABLES, TOKEN_DETAILS, RequestLog, SchemaVersion, UsageRollup,
+from inference_gateway.store.tables import (HEALTH_TABLES, KEY_TABLES, ROUTE_TABLES, TABLES, TOKEN_DETAILS, RequestLog, SchemaVersion, UsageRollup,
                                             rebuild_rollup_sql, rollup_triggers)
 
 log = logging.getLogger(__name__)
@@ -65,9 +65,19 @@ def _keys_and_cost(migrator):
         database.execute_sql(statement)
 
 
+def _routes(migrator):
+    """The route table; request-log rows gain the route, the attempts and the failed ones (NULL on
+    the rows before, which were direct calls)."""
+    database.create_tables(ROUTE_TABLES, safe=True)
+    fields = RequestLog._meta.fields
+    present = {column.name for column in database.get_columns("request_log")}
+    schema_migrate.migrate(*(migrator.add_column("request_log", name, fields[name])
+                             for name in ("route", "attempts", "failed_attempts") if name not in present))
+
+
 MIGRATIONS = [(2, _stream_rows), (3, _request_ids), (4, _token_details), (5, _keys_and_cost),
               (6, lambda migrator: database.create_tables(KEY_TABLES, safe=True)),
-              (7, lambda migrator: database.create_tables(HEALTH_TABLES, safe=True))]
+              (7, lambda migrator: database.create_tables(HEALTH_TABLES, safe=True)), (8, _routes)]
 
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 

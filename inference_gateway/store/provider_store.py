@@ -97,10 +97,19 @@ def _conflict(name):
     return errors.Conflict(f"a provider named '{name}' already exists")
 
 
+def _route_conflict(name):
+    from inference_gateway.store.tables import Route
+
+    if Route.get_or_none(Route.name_key == name.lower()):
+        raise errors.Conflict(f"'{name}' is a route's name: a provider may not take it (the route "
+                              "answers to it as a model); rename or delete the route first")
+
+
 def create(data):
     with database.atomic():
         if Provider.get_or_none(Provider.name_key == data["name"].lower()):
             raise _conflict(data["name"])
+        _route_conflict(data["name"])
         now = utcnow()
         for _ in range(5):
             pid = new_id()
@@ -120,6 +129,7 @@ def update(provider, data):
         if "name" in data and data["name"].lower() != provider.name_key:
             if Provider.get_or_none(Provider.name_key == data["name"].lower()):
                 raise _conflict(data["name"])
+            _route_conflict(data["name"])
             provider.name_key = data["name"].lower()
         for field in FIELDS:
             if field in data:

@@ -78,6 +78,13 @@ class CallRecord:
     # The provider's own failure, if that is how the call ended (errors.GatewayError.retry_kind):
     # not stored; provider health counts it (gateway/health.py).
     fault: Optional[str] = None
+    # A routed call's route, attempts and failed attempts (JSON), gateway/routing.py.
+    route: Optional[str] = None
+    attempts: Optional[int] = None
+    failed_attempts: Optional[str] = None
+    # Failed attempts of this call billed upstream (each its own row): its key's spend settles them too.
+    billed_elsewhere_tokens: int = 0
+    billed_elsewhere_usd: float = 0.0
 
     @property
     def public_id(self):

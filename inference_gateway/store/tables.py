@@ -93,6 +93,10 @@ class RequestLog(BaseModel):
     key_id = CharField(max_length=16, null=True)
     cost_usd = DoubleField(null=True)
     prices = TextField(null=True)
+    # A routed call's route, its attempts, and the failed ones (JSON: provider, model, code, status).
+    route = CharField(max_length=64, null=True)
+    attempts = IntegerField(null=True)
+    failed_attempts = TextField(null=True)
 
     class Meta:
         table_name = "request_log"
@@ -115,10 +119,11 @@ class RequestLog(BaseModel):
 # The request log's columns, written down once: a call's row has all of them (request_log); a
 # listing page and the generated test rows have all but the bodies, which a page never reads
 LOG_COLUMNS = tuple(RequestLog._meta.sorted_field_names)
-# (nor the serving worker: only the sweep of interrupted streams reads it; nor the X-Request-Id:
-# only the one-row view shows it).
+# (nor the serving worker: only the sweep of interrupted streams reads it; nor the X-Request-Id
+# and a routed call's route and attempts: only the one-row view shows them).
 SUMMARY_COLUMNS = tuple(name for name in LOG_COLUMNS if name not in ("request_body", "response_body", "worker",
-                                                                        "request_id"))
+                                                                        "request_id", "route", "attempts",
+                                                                        "failed_attempts"))
 
 # The rows of streams still running (or left behind by a dead worker): few, so a partial index.
 IN_PROGRESS_INDEX = ("CREATE INDEX IF NOT EXISTS request_log_in_progress ON request_log (created) "
@@ -327,4 +332,23 @@ class ProviderHealth(BaseModel):
 
 
 HEALTH_TABLES = [ProviderHealth]
-TABLES = [SchemaVersion, Provider, ProviderModel, UsageRollup, RequestLog] + KEY_TABLES + HEALTH_TABLES
+
+
+class Route(BaseModel):
+    """A model name served by several targets (gateway/routing.py)."""
+
+    id = CharField(primary_key=True, max_length=8, default=new_id)
+    name = CharField(max_length=64)
+    name_key = CharField(max_length=64, unique=True)
+    strategy = CharField(max_length=16)
+    targets = TextField()  # JSON [{model, providerId?, weight?}]
+    retry_on = TextField(null=True)  # JSON list; NULL: the default
+    created = DateTimeField(default=utcnow)
+    updated = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "route"
+
+
+ROUTE_TABLES = [Route]
+TABLES = [SchemaVersion, Provider, ProviderModel, UsageRollup, RequestLog] + KEY_TABLES + HEALTH_TABLES + ROUTE_TABLES

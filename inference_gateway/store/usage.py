@@ -253,6 +253,10 @@ def to_dict(row, bodies=False):
         "prices": json.loads(row.prices) if row.prices else None,
     }
     if bodies:
+        # A routed call's route and attempts (a direct call: null, 1, []); the one-row view only.
+        data["route"] = row.route
+        data["attempts"] = row.attempts or 1
+        data["failedAttempts"] = json.loads(row.failed_attempts) if row.failed_attempts else []
         # The one-row view also names the HTTP call's X-Request-Id (None on rows older than it).
         data["requestId"] = row.request_id
         # Only present when LOG_BODIES stored them.

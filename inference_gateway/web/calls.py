@@ -38,9 +38,9 @@ def open_adapter(record, model, provider_ref, data=None):
     key = current_key()
     if key is not None and data is None:
         data = request.get_json(silent=True) if request.is_json else None
-    return calls.open_adapter(record, model, provider_ref, current_app.extensions["resolve_cache"],
-                              provider_settings(), current_app.extensions["prices"],
-                              current_app.extensions["gate"], key, data)
+    extensions = current_app.extensions
+    return calls.open_adapter(record, model, provider_ref, extensions["resolve_cache"], provider_settings(),
+                              extensions["prices"], extensions["gate"], key, data, extensions["router"])
 
 
 def keep_response(record, data):

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from inference_gateway import events
+from inference_gateway.gateway.breaker import GAUGE
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 NO_PROVIDER = "none"
@@ -44,6 +45,18 @@ class Metrics:
         self.active_streams = Gauge(
             "gateway_active_streams", "Streams (SSE and WebSocket) open right now.",
             ["endpoint"], multiprocess_mode="livesum", registry=registry)
+
+        self.route_attempts = Counter(
+            "gateway_route_attempts", "Routed calls' attempts by route, provider and outcome (success, "
+            "failure, skipped: the provider's circuit breaker was open).",
+            ["route", "provider", "outcome"], registry=registry)
+        self.route_fallbacks = Counter(
+            "gateway_route_fallbacks", "Routed calls that moved on from a failed target, by route and that "
+            "target's provider.", ["route", "provider"], registry=registry)
+        # 'max' over workers: without Redis each worker has its own breaker, and one open shows.
+        self.breaker_state = Gauge(
+            "gateway_breaker_state", "A provider's circuit breaker as this gateway last saw it change: "
+            "0 closed, 2 open.", ["provider"], multiprocess_mode="max", registry=registry)
 
         # Labelled children by (family, labels): `labels()` validates and locks on every call,
         # and a call updates up to five series.
@@ -85,6 +98,21 @@ def get():
 
 def _on_call_finished(record):
     get().call_finished(record)
+
+
+def _on_route_attempt(route, provider, outcome):
+    metrics = get()
+    metrics.child(metrics.route_attempts, route, provider, outcome).inc()
+
+
+def _on_route_fallback(route, provider):
+    metrics = get()
+    metrics.child(metrics.route_fallbacks, route, provider).inc()
+
+
+def _on_breaker_changed(provider, state):
+    metrics = get()
+    metrics.child(metrics.breaker_state, provider).set(GAUGE[state])
 
 
 def _on_stream_opened(endpoint):
@@ -136,3 +164,6 @@ def init_app(app):
     events.call_finished.connect(_on_call_finished)
     events.stream_opened.connect(_on_stream_opened)
     events.stream_closed.connect(_on_stream_closed)
+    events.route_attempt.connect(_on_route_attempt)
+    events.route_fallback.connect(_on_route_fallback)
+    events.breaker_changed.connect(_on_breaker_changed)

@@ -66,6 +66,12 @@ def _finish(response):
     request_id = g.get("request_id") or request_id_from(request.headers)
     record = g.get("call_record")
     response.headers[REQUEST_ID_HEADER] = request_id
+    if record is not None and record.provider_name is not None:
+        # Who served the call (a route's target after any fallback), and in how many attempts.
+        headers = response.headers
+        headers["X-Gateway-Provider"] = record.provider_name
+        headers["X-Gateway-Model"] = record.model or ""
+        headers["X-Gateway-Attempts"] = str(record.attempts or 1)
     if not response.is_streamed:
         response.headers[OVERHEAD_HEADER] = f"{overhead_ms((time.perf_counter() - started) * 1000, record):.1f}"
     status = response.status_code
