@@ -2,11 +2,13 @@
 virtual keys over routes, and weighted's split over 1,000 calls."""
 import os
 import random
+import time
 import uuid
 from collections import Counter
 
 import pytest
 
+from inference_gateway import errors
 from inference_gateway.gateway import routing
 from inference_gateway.gateway.breaker import CLOSED, OPEN, PROBE, MemoryBreakers, after_failure, verdict
 from inference_gateway.providers.base import Provider
@@ -15,6 +17,8 @@ from inference_gateway.store.db import database
 from inference_gateway.store.route_counters import RedisBreakers, RedisBusy, State
 from inference_gateway.store.tables import RequestLog, SchemaVersion
 from inference_gateway.types import Completion, Usage
+
+from .helpers import metric_samples
 
 P = "/api/v1/inference"
 ASK = [{"role": "user", "content": "Hello"}]
@@ -241,3 +245,55 @@ def test_a_version_7_database_gains_routes(app):
         assert (row.route, row.attempts, row.failed_attempts) == (None, None, None)
         assert database.table_exists("route")
 
+
+
+class Flaky(Provider):
+    """Provider `a` fails as an overloaded provider would (a 529); the others answer after `delay`."""
+
+    served = Counter()
+    delay = {}
+
+    def chat(self, req):
+        if self.config.name == "a" and Flaky.delay.get("a") is None:
+            exc = errors.UpstreamError("provider 'a' failed (529): overloaded", status=502)
+            exc.retry_kind, exc.upstream_status = "5xx", 529
+            raise exc
+        time.sleep(Flaky.delay.get(self.config.name, 0))
+        Flaky.served[self.config.name] += 1
+        return Completion("hi", req.model, Usage(3, 1), "stop")
+
+
+@pytest.fixture
+def flaky(monkeypatch):
+    Flaky.served, Flaky.delay = Counter(), {}
+    monkeypatch.setattr(provider_store, "adapter_for",
+                        lambda provider, settings: Flaky(provider_store.config_of(provider), settings))
+    return Flaky
+
+
+def test_metrics_count_attempts_fallbacks_and_breaker_state(app, api, client, providers, flaky):
+    def samples():
+        return metric_samples(client.get("/metrics").get_data(as_text=True))
+
+    def attempts(outcome, provider):
+        key = ("gateway_route_attempts_total", (("outcome", outcome), ("provider", provider), ("route", "smart")))
+        return after.get(key, 0) - before.get(key, 0)
+
+    assert api.post("/routes", json=SMART)[0] == 201
+    before = samples()
+    for _ in range(app.config["BREAKER_FAILURES"] + 1):
+        assert client.post(P + "/chat", json={"model": "smart", "messages": ASK}).status_code == 200
+    after = samples()
+    assert (attempts("failure", "a"), attempts("skipped", "a"), attempts("success", "b")) == (5, 1, 6)
+    fallbacks = ("gateway_route_fallbacks_total", (("provider", "a"), ("route", "smart")))
+    assert after[fallbacks] - before.get(fallbacks, 0) == 5
+    assert after[("gateway_breaker_state", (("provider", "a"),))] == 2
+
+
+def test_lowest_latency_prefers_the_target_answering_first(api, client, providers, flaky):
+    flaky.delay.update(a=0.05, b=0.0)
+    assert api.post("/routes", json={**SMART, "strategy": "lowest-latency"})[0] == 201
+    for _ in range(12):
+        assert client.post(P + "/chat", json={"model": "smart", "messages": ASK}).status_code == 200
+    # Each target measured once (unmeasured ones go first), then the faster one takes the rest.
+    assert flaky.served == {"a": 1, "b": 11}
