@@ -56,7 +56,7 @@ class RedisBreakers:
     def __init__(self, client, errors, prefix="igw", failures=5, cooldown=30.0, clock=time.time):
         self.client, self.errors, self.prefix = client, errors, prefix
         self.limit, self.cooldown, self.clock = failures, cooldown, clock
-        self.ttl = max(60, int(cooldown * 10))
+        self.ttl = int(cooldown * 2) + 60  # a breaker outlives its cooldown; stale failures expire
         self._fail = client.register_script(FAIL)
         self._probe = client.register_script(PROBE)
 
