@@ -1,5 +1,6 @@
 """Routes in one process: the admin resource, strategies, breakers (in memory and in real Redis),
 virtual keys over routes, and weighted's split over 1,000 calls."""
+import json
 import os
 import random
 import time
@@ -297,3 +298,25 @@ def test_lowest_latency_prefers_the_target_answering_first(api, client, provider
         assert client.post(P + "/chat", json={"model": "smart", "messages": ASK}).status_code == 200
     # Each target measured once (unmeasured ones go first), then the faster one takes the rest.
     assert flaky.served == {"a": 1, "b": 11}
+
+
+def test_a_keys_budget_is_charged_at_the_price_of_the_target_that_served(app_config, flaky, tmp_path):
+    from inference_gateway import create_app
+
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"gpt-4o": {"input": 1000, "output": 1000},
+                                  "claude-sonnet-4-20250514": {"input": 100000, "output": 100000}}))
+    app = create_app({**app_config, "GATEWAY_ADMIN_KEYS": "adm", "PRICES_FILE": str(prices)})
+    client = app.test_client()
+    admin = {"Authorization": "Bearer adm"}
+    for name, kind in (("a", "openai"), ("b", "anthropic")):
+        assert client.post(P + "/providers", headers=admin, json={
+            "name": name, "type": kind, "envVar": "ROUTE_TEST_KEY"}).status_code == 201
+    assert client.post(P + "/routes", headers=admin, json=SMART).status_code == 201
+    key = client.post(P + "/keys", headers=admin, json={"name": "k", "budgetUsd": 100}).get_json()["data"]
+    resp = client.post(P + "/chat", headers={"Authorization": "Bearer " + key["key"]},
+                       json={"model": "smart", "messages": ASK})
+    assert resp.status_code == 200 and resp.headers["X-Gateway-Provider"] == "b"  # a failed (529)
+    # 3 input and 1 output tokens at b's price ($0.1 per thousand), not a's.
+    spent = client.get(P + "/keys/" + key["id"], headers=admin).get_json()["data"]["spentUsd"]
+    assert spent == pytest.approx(0.4)
