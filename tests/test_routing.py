@@ -320,3 +320,29 @@ def test_a_keys_budget_is_charged_at_the_price_of_the_target_that_served(app_con
     # 3 input and 1 output tokens at b's price ($0.1 per thousand), not a's.
     spent = client.get(P + "/keys/" + key["id"], headers=admin).get_json()["data"]["spentUsd"]
     assert spent == pytest.approx(0.4)
+
+
+def test_a_short_429_is_tried_once_more_on_the_same_target_then_the_next(api, client, providers, monkeypatch):
+    outcomes = {"a": ["429 short", "ok"], "b": ["ok"]}
+
+    class RateLimitedOnce(Provider):
+        def chat(self, req):
+            outcome = outcomes[self.config.name].pop(0)
+            if outcome.startswith("429"):
+                wait = 0.05 if outcome == "429 short" else 30
+                exc = errors.RateLimited(f"provider '{self.config.name}' is rate limiting requests", retry_after=wait)
+                exc.retry_kind, exc.upstream_status = "429", 429
+                raise exc
+            return Completion("hi", req.model, Usage(3, 1), "stop")
+
+    monkeypatch.setattr(provider_store, "adapter_for",
+                        lambda provider, settings: RateLimitedOnce(provider_store.config_of(provider), settings))
+    assert api.post("/routes", json=SMART)[0] == 201
+    resp = client.post(P + "/chat", json={"model": "smart", "messages": ASK})
+    assert resp.headers["X-Gateway-Provider"] == "a" and resp.headers["X-Gateway-Attempts"] == "2"
+    [failed] = client.get(P + "/requests/" + resp.headers["X-Request-Id"]).get_json()["data"]["failedAttempts"]
+    assert (failed["provider"], failed["status"], failed["retried"]) == ("a", 429, True)
+    # A long Retry-After: no wait on that target, the next one serves at once.
+    outcomes.update(a=["429 long"], b=["ok"])
+    resp = client.post(P + "/chat", json={"model": "smart", "messages": ASK})
+    assert resp.headers["X-Gateway-Provider"] == "b" and resp.headers["X-Gateway-Attempts"] == "2"
