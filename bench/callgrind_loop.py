@@ -16,7 +16,6 @@ stay in --out for `callgrind_annotate`.
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile

@@ -4,7 +4,6 @@ import random
 
 import pytest
 
-from inference_gateway.gateway import health
 from inference_gateway.gateway.health import HealthWindows, Minute, bin_of, median, summarize
 
 from .fake_upstream import Reply
