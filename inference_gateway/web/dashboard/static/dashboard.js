@@ -21,11 +21,12 @@
       layout.xaxis.type = "date";
       layout.xaxis.hoverformat = spec.bucket === "day" ? "%Y-%m-%d" : "%Y-%m-%d %H:00 UTC";
     }
-    if (spec.kind === "bars") { layout.barmode = "group"; }
+    if (spec.kind === "bars") { layout.barmode = "group"; layout.bargap = 0.3; }
     if (spec.kind === "hbars") {
       layout.yaxis = {automargin: true, autorange: "reversed"};
       layout.xaxis.rangemode = "tozero";
       layout.margin.l = 12;
+      layout.bargap = spec.x.length < 3 ? 0.55 : 0.3;
     }
     return layout;
   }
