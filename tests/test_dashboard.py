@@ -357,16 +357,20 @@ def test_empty_pages_say_so(app_config):
     assert "No virtual keys" in client.get("/dashboard/keys").get_data(as_text=True)
 
 
-def test_a_routed_calls_attempts_show_when_the_row_carries_them(client, seeded, monkeypatch):
-    from inference_gateway.store import usage
+def test_a_routed_calls_route_and_attempts_show_on_its_detail(client, seeded, app):
+    import json as json_
+
+    from inference_gateway.store.tables import RequestLog
 
     sign_in(client, ADMIN_KEY)
     assert 'id="attempts"' not in client.get("/dashboard/requests/seed0001").get_data(as_text=True)
-    original = usage.to_dict
     failed = [{"provider": "anthropic", "model": "claude-sonnet-4-20250514", "code": "UPSTREAM_TIMEOUT",
                "status": 504}]
-    monkeypatch.setattr(usage, "to_dict", lambda row, bodies=False: {
-        **original(row, bodies), "route": "fast", "attempts": 2, "failedAttempts": failed})
+    with app.app_context():
+        RequestLog.update(route="fast", attempts=2, failed_attempts=json_.dumps(failed)).where(
+            RequestLog.id == "seed0001").execute()
     html = client.get("/dashboard/requests/seed0001").get_data(as_text=True)
     section = html.split('id="attempts"')[1].split("</section>")[0]
-    assert "fast" in section and "2 tried" in section and "UPSTREAM_TIMEOUT" in section and "gpt-4o-mini" in section
+    assert "fast" in section and "2 tried" in section and "UPSTREAM_TIMEOUT" in section
+    # The attempt that answered is the row's own provider and model.
+    assert section.count("<tr>") == 3 and "gpt-4o-mini" in section and "failed" in section
