@@ -126,3 +126,40 @@ def usage_of(url):
     resp = requests.get(url + P + "/usage", timeout=10)
     assert resp.status_code == 200, resp.text
     return resp.json()["data"]
+
+
+def memory_kib(pid, field):
+    """A process's VmRSS or VmHWM (its peak resident size), in KiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} for pid {pid}")
+
+
+class PeakGrowth:
+    """How far a process's resident memory rose above where it stood at the start of the block, at
+    its highest (Linux: writing 5 to /proc/<pid>/clear_refs resets the peak, VmHWM). `mib` after."""
+
+    def __init__(self, pid):
+        self.pid, self.mib = pid, None
+
+    def __enter__(self):
+        self.before = memory_kib(self.pid, "VmRSS")
+        with open(f"/proc/{self.pid}/clear_refs", "w") as refs:
+            refs.write("5")
+        return self
+
+    def __exit__(self, *exc):
+        self.mib = (memory_kib(self.pid, "VmHWM") - self.before) / 1024
+
+
+def request_row(url, request_id, timeout=10):
+    """GET /requests/<id> once the row has its outcome (a stream's row is in progress until its end)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        resp = requests.get(url + P + "/requests/" + request_id, timeout=10)
+        if resp.status_code == 200 and resp.json()["data"]["status"] != "in_progress":
+            return resp.json()["data"]
+        assert time.monotonic() < deadline, (resp.status_code, resp.text[:300])
+        time.sleep(0.1)

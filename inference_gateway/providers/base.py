@@ -16,7 +16,7 @@ from inference_gateway.config import key_var_allowed
 from inference_gateway.providers.fast_http import send
 from inference_gateway.providers.http import (HOPS_HEADER, HttpSettings, backoff_delay, get_session, outbound_hops,
                                               parse_retry_after)
-from inference_gateway.providers.sse import SSEParser, is_final
+from inference_gateway.providers.sse import EventTooLarge, SSEParser, is_final
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,10 @@ RETRYABLE_STATUS = {500, 502, 503, 504, 529}
 # After a stream's last event, read on to the end of the body so urllib3 pools the connection: at
 # most this many more reads (OpenCode Zen sends a cost event after [DONE]), each within this long.
 DRAIN_READS = 16
+# The most read from a chunked stream at once. Without it urllib3 reads each HTTP chunk whole, so
+# one chunk of 100 MB would be in memory before any limit is checked; chunks up to this size (every
+# provider's events) still arrive one read each, as they come.
+STREAM_READ_BYTES = 64 * 1024
 DRAIN_SECONDS = 1.0
 
 
@@ -284,9 +288,10 @@ class Provider:
         chunked terminator unread, and urllib3 drops a connection closed mid-body: every stream
         then paid a new TCP and TLS handshake. So when the last event read was a final one, the
         rest of the body is read first (bounded) and the connection goes back to the pool."""
-        parser, body, last = SSEParser(), resp.iter_content(chunk_size=None), None
         http, clock = self.settings.http, time.perf_counter
-        idle, max_line = http.stream_idle_timeout, http.max_line_bytes
+        parser, last = SSEParser(http.max_line_bytes), None
+        body = resp.iter_content(chunk_size=STREAM_READ_BYTES if resp.raw.chunked else None)
+        idle = http.stream_idle_timeout
         try:
             # Upstream time is the time spent waiting on a read, not the time the events spend
             # going out to the client, so a stream's overhead is its own work.
@@ -299,11 +304,11 @@ class Provider:
                     yield last
                 if now - event_at > idle:  # bytes trickle in, but no event completes
                     raise requests.exceptions.ReadTimeout()
-                if len(parser.pending) > max_line:
-                    raise self._too_large("an event stream line", "UPSTREAM_MAX_LINE_BYTES")
                 waited = clock()
             for last in parser.finish():
                 yield last
+        except EventTooLarge:
+            raise self._too_large("an event stream line or event", "UPSTREAM_MAX_LINE_BYTES") from None
         except GeneratorExit:
             if last is not None and is_final(last):
                 self._drain(resp, body)

@@ -1,4 +1,5 @@
 """A small Server-Sent Events reader over a streamed `requests` response."""
+import sys
 from dataclasses import dataclass
 from typing import Optional
 
@@ -14,8 +15,18 @@ def is_final(event):
     return event.event == "message_stop" or event.data.strip() == "[DONE]"
 
 
+class EventTooLarge(ValueError):
+    """An event (its data lines together, or one line still without its end) over the parser's limit."""
+
+
 def split_lines(buffer):
     """(the complete lines in a byte buffer, decoded; the incomplete rest), split on \\n, \\r\\n or \\r."""
+    if b"\r" not in buffer:
+        # Providers end lines with \n: one split and one decode for the whole chunk instead of a
+        # find, a slice and a decode per line (\n never occurs inside a UTF-8 sequence, so decoding
+        # the lines together or one by one gives the same text).
+        head, end, rest = buffer.rpartition(b"\n")
+        return (head.decode("utf-8", "replace").split("\n") if end else []), rest
     lines = []
     while True:
         cr = buffer.find(b"\r")
@@ -50,15 +61,21 @@ class SSEParser:
     events it completes; `finish()` at the end of the body. One object instead of a chain of
     generators, because every generator level is resumed once per chunk of every open stream."""
 
-    def __init__(self):
+    def __init__(self, max_bytes=sys.maxsize):
+        # `max_bytes` bounds what one event holds: its data lines so far plus the line still
+        # arriving. Without it an upstream decides how much of the worker's memory a stream takes:
+        # one endless line, or endless short `data:` lines with no blank line to end the event.
+        self.max_bytes = max_bytes
         self.pending = b""
-        self.event, self.data = None, []
+        self.event, self.data, self.size = None, [], 0
 
     def feed(self, chunk):
         events = []
         lines, self.pending = split_lines(self.pending + chunk if self.pending else chunk)
         for line in lines:
             self._line(line, events)
+        if self.size + len(self.pending) > self.max_bytes:
+            raise EventTooLarge(self.max_bytes)
         return events
 
     def finish(self):
@@ -68,7 +85,7 @@ class SSEParser:
             self.pending = b""
         if self.data:
             events.append(SSEEvent(self.event, "\n".join(self.data)))
-            self.event, self.data = None, []
+            self.event, self.data, self.size = None, [], 0
         return events
 
     def _line(self, line, events):
@@ -76,7 +93,7 @@ class SSEParser:
         if not line:
             if self.data:
                 events.append(SSEEvent(self.event, "\n".join(self.data)))
-            self.event, self.data = None, []
+            self.event, self.data, self.size = None, [], 0
             return
         if line[0] == ":":
             return
@@ -87,11 +104,14 @@ class SSEParser:
             self.event = value
         elif name == "data":
             self.data.append(value)
+            self.size += len(value)
+            if self.size > self.max_bytes:
+                raise EventTooLarge(self.max_bytes)
 
 
-def iter_events(chunks):
+def iter_events(chunks, max_bytes=sys.maxsize):
     """Parse a byte stream into SSE events, each yielded as soon as it is complete."""
-    parser = SSEParser()
+    parser = SSEParser(max_bytes)
     for chunk in chunks:
         if chunk:
             yield from parser.feed(chunk)

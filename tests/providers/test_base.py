@@ -1,4 +1,6 @@
 """Shared adapter behaviour: stream lifetime, transport failures, retries, keys, the registry."""
+from types import SimpleNamespace
+
 import pytest
 import requests
 
@@ -20,6 +22,7 @@ class FakeResponse:
     def __init__(self, *chunks):
         self.chunks = chunks
         self.closed = False
+        self.raw = SimpleNamespace(chunked=False)  # Content-Length or until close: read as it comes
 
     def iter_content(self, chunk_size=None):
         assert chunk_size is None  # a fixed chunk size would hold deltas back

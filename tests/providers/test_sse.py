@@ -1,5 +1,7 @@
 """The SSE reader: line endings, split chunks, multi-line data, comments."""
-from inference_gateway.providers.sse import SSEEvent, iter_events, iter_lines
+import pytest
+
+from inference_gateway.providers.sse import EventTooLarge, SSEEvent, SSEParser, iter_events, iter_lines
 
 
 def test_lines_split_on_every_line_ending():
@@ -37,3 +39,33 @@ def test_a_last_event_without_blank_line_is_still_delivered():
 
 def test_blank_lines_without_data_make_no_event():
     assert list(iter_events([b"\n\n\r\n"])) == []
+
+
+def test_lines_read_together_or_one_by_one_are_the_same():
+    raw = "data: caf\u00e9\n\ndata: \u2603 snow\nevent: x\n\n".encode() + b"data: bad \xff byte\n\n"
+    together = list(iter_events([raw]))
+    assert together == list(iter_events(raw[i:i + 1] for i in range(len(raw))))
+    assert together == list(iter_events([raw.replace(b"\n", b"\r\n")]))
+    assert together[-1] == SSEEvent(None, "bad \ufffd byte")
+
+
+def test_an_event_of_many_short_data_lines_over_the_limit_is_refused():
+    parser = SSEParser(max_bytes=100)
+    assert parser.feed(b"data: " + b"a" * 40 + b"\n" + b"data: " + b"b" * 40 + b"\n") == []
+    with pytest.raises(EventTooLarge):
+        parser.feed(b"data: " + b"c" * 40 + b"\n")  # 120 bytes of data in one event, no blank line yet
+
+
+def test_a_line_still_arriving_counts_with_the_data_before_it():
+    parser = SSEParser(max_bytes=100)
+    parser.feed(b"data: " + b"a" * 60 + b"\n")
+    with pytest.raises(EventTooLarge):
+        parser.feed(b"data: " + b"b" * 40)  # 60 bytes of data plus a 46-byte line without its end
+
+
+def test_the_limit_is_per_event():
+    parser = SSEParser(max_bytes=100)
+    events = [e for _ in range(50) for e in parser.feed(b"data: " + b"a" * 45 + b"\ndata: " + b"b" * 45 + b"\n\n")]
+    assert len(events) == 50 and events[0].data == "a" * 45 + "\n" + "b" * 45
+    with pytest.raises(EventTooLarge):
+        list(iter_events([b"data: " + b"x" * 101 + b"\n\n"], max_bytes=100))

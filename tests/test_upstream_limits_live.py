@@ -1,0 +1,121 @@
+"""What a provider sends is bounded, through a real gunicorn worker: an SSE line, an SSE event made of
+many `data:` lines and a JSON reply over their caps are 502s with their row, a listing of more models
+than MAX_SYNCED_MODELS stores nothing, and GET /models pages. Each time the worker lives on (the next
+call is served by the same process) and its peak memory stays far below what the provider sent."""
+import pytest
+import requests
+
+from .fake_upstream import SSE, Reply
+from .live import CHAT, P, PeakGrowth, register_openai, request_row, stream_chat, text_of
+
+CAP = 1_000_000
+SENT = 50_000_000  # what the provider tries to send past each cap
+PIECE = 64 * 1024
+
+
+def start(start_gunicorn, up, db_url, **env):
+    server = start_gunicorn(db_url, LOG_LEVEL="warning", **env)
+    register_openai(server.url, up)
+    [server.worker] = server.worker_pids()
+    up.reset()
+    return server
+
+
+@pytest.fixture
+def gateway(start_gunicorn, up, db_url):
+    return start(start_gunicorn, up, db_url, UPSTREAM_MAX_LINE_BYTES=str(CAP), UPSTREAM_MAX_REPLY_BYTES=str(CAP))
+
+
+def pieces(piece, total=SENT):
+    """`total` bytes of `piece` repeated, one HTTP chunk each (a generator: the test holds one piece)."""
+    return (piece for _ in range(total // len(piece)))
+
+
+def served_on(gateway):
+    """The worker that served the over-limit call serves the next one."""
+    assert gateway.worker_pids() == [gateway.worker]
+    events = stream_chat(gateway.url)
+    assert events[-1]["type"] == "message_stop" and text_of(events)
+
+
+def stream_refused(gateway, sse):
+    with PeakGrowth(gateway.worker) as peak:
+        events = stream_chat(gateway.url)
+    assert events[0]["type"] == "message_start"
+    assert events[-1]["type"] == "error" and events[-1]["error"]["code"] == "UPSTREAM_ERROR", events[-1]
+    assert f"over the gateway's limit of {CAP:,} bytes (UPSTREAM_MAX_LINE_BYTES)" in events[-1]["error"]["message"]
+    row = request_row(gateway.url, events[0]["requestId"])
+    assert (row["status"], row["errorCode"], row["httpStatus"], row["stream"]) == ("error", "UPSTREAM_ERROR", 502, True)
+    return peak.mib
+
+
+@pytest.mark.parametrize("shape", ["one chunk", "64 KiB chunks"])
+def test_an_sse_line_over_the_cap_ends_the_stream_with_a_502_event(gateway, up, shape):
+    line = b"data: " + b"x" * (SENT if shape == "one chunk" else PIECE)
+    up.script("openai", SSE([line] if shape == "one chunk" else pieces(b"x" * PIECE), raw=True))
+    grew = stream_refused(gateway, up)
+    # 50 MB sent, read at most 64 KiB at a time and dropped past 1 MB (unbounded, the worker grew by the line).
+    assert grew < 20, f"the worker's peak grew by {grew:.1f} MiB"
+    served_on(gateway)
+
+
+def test_an_sse_event_of_many_short_data_lines_over_the_cap_ends_the_stream_with_a_502_event(gateway, up):
+    line = b"data: " + b"y" * 58 + b"\n"  # 65 bytes, never a blank line to end the event
+    up.script("openai", SSE(pieces(line * (PIECE // len(line))), raw=True))
+    grew = stream_refused(gateway, up)
+    assert grew < 20, f"the worker's peak grew by {grew:.1f} MiB"
+    served_on(gateway)
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_json_reply_over_the_cap_is_a_502_with_its_row(gateway, up, framing):
+    if framing == "content-length":  # refused from its header, before a byte of it is read
+        up.script("openai", Reply(body=b"{" + b" " * SENT + b"}"))
+    else:
+        up.script("openai", SSE(pieces(b" " * PIECE), raw=True, headers={"Content-Type": "application/json"}))
+    with PeakGrowth(gateway.worker) as peak:
+        resp = requests.post(gateway.url + P + "/chat", json=CHAT, timeout=60)
+    assert resp.status_code == 502, resp.text[:300]
+    error = resp.json()["error"]
+    assert error["code"] == "UPSTREAM_ERROR"
+    assert f"over the gateway's limit of {CAP:,} bytes (UPSTREAM_MAX_REPLY_BYTES)" in error["message"]
+    row = request_row(gateway.url, resp.headers["X-Request-Id"])
+    assert (row["status"], row["errorCode"], row["httpStatus"]) == ("error", "UPSTREAM_ERROR", 502)
+    assert peak.mib < 20, f"the worker's peak grew by {peak.mib:.1f} MiB"
+    served_on(gateway)
+
+
+def test_a_listing_over_max_synced_models_stores_nothing_and_models_pages(start_gunicorn, up, db_url):
+    gateway = start(start_gunicorn, up, db_url, MAX_SYNCED_MODELS="1000")  # UPSTREAM_MAX_REPLY_BYTES as default
+    url = gateway.url + P
+    up.models["openai"] = [f"model-{i:06d}" for i in range(200_000)]  # a 17.5 MB listing
+    with PeakGrowth(gateway.worker) as peak:
+        resp = requests.post(url + "/models/sync", json={"provider": "openai"}, timeout=120)
+    assert resp.status_code == 502, resp.text[:300]
+    assert "lists more than 1,000 models, the gateway's limit (MAX_SYNCED_MODELS); nothing was stored" \
+        in resp.json()["error"]["message"]
+    row = request_row(url[:-len(P)], resp.headers["X-Request-Id"])
+    assert (row["endpoint"], row["status"], row["httpStatus"]) == ("models_sync", "error", 502)
+    listed = requests.get(url + "/models", timeout=10).json()["data"]
+    assert listed == {"models": [], "nextCursor": None}
+    # The listing is parsed whole (it is within UPSTREAM_MAX_REPLY_BYTES), never stored or answered.
+    assert peak.mib < 200, f"the worker's peak grew by {peak.mib:.1f} MiB"
+    served_on(gateway)
+
+    up.models["openai"] = [f"model-{i:02d}" for i in range(30)]
+    synced = requests.post(url + "/models/sync", json={"provider": "openai"}, timeout=30)
+    assert synced.status_code == 200 and synced.json()["data"]["total"] == 30
+    pages, cursor = [], None
+    while True:
+        resp = requests.get(url + "/models", params={"limit": 7, **({"cursor": cursor} if cursor else {})}, timeout=10)
+        assert resp.status_code == 200, resp.text
+        pages.append([m["modelId"] for m in resp.json()["data"]["models"]])
+        cursor = resp.json()["data"]["nextCursor"]
+        if cursor is None:
+            break
+    assert [len(page) for page in pages] == [7, 7, 7, 7, 2]
+    assert [m for page in pages for m in page] == [m["modelId"] for m in synced.json()["data"]["models"]]
+    assert len(requests.get(url + "/models", timeout=10).json()["data"]["models"]) == 30  # 50 unless told
+    for params, says in [({"limit": 1001}, "limit: must be between 1 and 1000"), ({"cursor": "x"}, "cursor: is not a cursor")]:
+        resp = requests.get(url + "/models", params=params, timeout=10)
+        assert resp.status_code == 400 and says in resp.json()["error"]["message"], resp.text
