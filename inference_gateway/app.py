@@ -51,9 +51,6 @@ def create_app(config=None):
     app = Flask(__name__)
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_REQUEST_BYTES"]
-    # A WebSocket frame is held whole in memory like a body: past the same cap the socket is
-    # closed with 1009 (message too big) instead of growing the worker without bound.
-    app.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": settings["MAX_REQUEST_BYTES"]}
     app.json.sort_keys = False
     app.json.compact = True
     logs.configure(settings["LOG_LEVEL"], settings["LOG_FORMAT"])

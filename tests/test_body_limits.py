@@ -1,10 +1,11 @@
 """Bodies and frames past the gateway's bounds, through a real gunicorn: nesting depth and array
 length (400 on every POST route and WebSocket frame), chunked bodies over MAX_REQUEST_BYTES (413,
 never truncated), bodies that do not arrive in time (408, connection closed), WebSocket frames over
-MAX_REQUEST_BYTES (close 1009, other sockets unaffected)."""
+MAX_REQUEST_BYTES (an error event; the call running on that socket, other sockets and the next frame
+unaffected; the frame never held)."""
 import json
 import socket
-import struct
+import threading
 import time
 
 import pytest
@@ -12,7 +13,9 @@ import requests
 import websocket
 from websocket import ABNF
 
-from .live import CHAT, P, receive_until_end, register_openai, text_of
+from .fake_upstream import SSE
+from .live import CHAT, P, PeakGrowth, receive_until_end, register_openai, request_row, text_of
+from .test_stream_rows import openai_chunks
 
 CAP = 1_000_000
 POST_ROUTES = ["/providers", "/models/sync", "/chat", "/chat/stream", "/embed", "/images", "/transcribe"]
@@ -124,24 +127,51 @@ def test_a_body_that_does_not_arrive_in_time_is_408_and_the_connection_closed(st
     assert requests.post(gateway.url + P + "/chat", json=CHAT, timeout=10).status_code == 200
 
 
-def test_a_websocket_frame_over_the_cap_closes_that_socket_with_1009_only(gateway, up):
-    up.stream_delay = 0.1
-    other = websocket.create_connection(ws_url(gateway), timeout=15)
-    big = websocket.create_connection(ws_url(gateway), timeout=15)
+def test_a_websocket_frame_over_the_cap_is_an_error_event_and_the_socket_goes_on(start_gunicorn, up, db_url):
+    gateway = start_gunicorn(db_url, MAX_REQUEST_BYTES=str(CAP), LOG_LEVEL="warning")
+    register_openai(gateway.url, up)
+    up.reset()
+    [worker] = gateway.worker_pids()
+    release, items = threading.Event(), openai_chunks(["a", "b", "c"])
+
+    def held():  # the first delta, then nothing until the test has sent its oversized frame
+        yield items[0]
+        release.wait(60)
+        yield from items[1:]
+
+    up.script("openai", SSE(held()))
+    ws = websocket.create_connection(ws_url(gateway), timeout=60)
+    other = websocket.create_connection(ws_url(gateway), timeout=60)
     try:
-        other.send(json.dumps(CHAT))
-        assert json.loads(other.recv())["type"] == "message_start"  # a generation is running
-        # One message of CAP + 10 bytes, in fragments; the small last one takes it over the cap.
+        ws.send(json.dumps(CHAT))
+        start = json.loads(ws.recv())
+        assert start["type"] == "message_start" and json.loads(ws.recv())["delta"]["text"] == "a "
+        with PeakGrowth(worker) as peak:
+            ws.send("x" * 60_000_000)  # one 60 MB frame while that generation runs
+            other.send(json.dumps(CHAT))  # another socket is served meanwhile
+            assert receive_until_end(other)[-1]["type"] == "message_stop"
+            release.set()
+            events = receive_until_end(ws)  # the running generation ends as it would have
+            dropped = json.loads(ws.recv())  # then the oversized frame's answer, in its turn
+        assert [e["type"] for e in events] == ["content_block_delta"] * 2 + ["message_stop"]
+        assert text_of(events) == "b c " and events[-1]["usage"]["outputTokens"] == 3
+        assert dropped == {"type": "error", "error": {"code": "PAYLOAD_TOO_LARGE", "message": (
+            f"a frame over the gateway's limit of {CAP:,} bytes (MAX_REQUEST_BYTES) was read and dropped; "
+            "the socket stays open")}}
+        # Read 64 KiB at a time and dropped past 1 MB: the worker never held the frame.
+        assert peak.mib < 20, f"the worker's peak grew by {peak.mib:.1f} MiB"
+        # One message over the cap in fragments, the small last one taking it over.
         piece = 50_000
         for i in range(CAP // piece):
-            big.send_frame(ABNF.create_frame("x" * piece, ABNF.OPCODE_TEXT if i == 0 else ABNF.OPCODE_CONT, fin=0))
-        big.send_frame(ABNF.create_frame("x" * 10, ABNF.OPCODE_CONT, fin=1))
-        opcode, data = big.recv_data(control_frame=True)
-        assert opcode == ABNF.OPCODE_CLOSE and struct.unpack("!H", data[:2])[0] == 1009, (opcode, data[:40])
-        events = receive_until_end(other)  # the other socket's generation runs to its end
-        assert events[-1]["type"] == "message_stop" and text_of(events) == "".join(up.stream_chunks)
-        other.send(json.dumps(CHAT))
-        assert receive_until_end(other)[-1]["type"] == "message_stop"
+            ws.send_frame(ABNF.create_frame("x" * piece, ABNF.OPCODE_TEXT if i == 0 else ABNF.OPCODE_CONT, fin=0))
+        ws.send_frame(ABNF.create_frame("x" * 10, ABNF.OPCODE_CONT, fin=1))
+        assert json.loads(ws.recv())["error"]["code"] == "PAYLOAD_TOO_LARGE"
+        ws.send(json.dumps(CHAT))  # the next frame is served
+        last = receive_until_end(ws)
+        assert last[-1]["type"] == "message_stop" and text_of(last) == "".join(up.stream_chunks)
     finally:
+        ws.close()
         other.close()
-        big.close()
+    row = request_row(gateway.url, start["requestId"])
+    assert (row["endpoint"], row["status"], row["outputTokens"]) == ("chat_ws", "success", 3)
+    assert gateway.worker_pids() == [worker]

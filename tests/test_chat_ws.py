@@ -126,3 +126,23 @@ def test_open_sockets_hold_no_database_connection(app, live_server, script, open
         for sock in sockets:
             sock.close()
     assert [r.status for r in ended_rows(app, 8)] == ["success"] * 8
+
+
+def test_the_socket_keeps_the_protocol(app, live_server, ws, script, openai):
+    # A ping is answered, a binary frame is a request like a text one, and an upgrade that is not a
+    # valid WebSocket handshake is a 400 envelope, not a half-open socket.
+    ws.ping(b"are you there")
+    opcode, data = ws.recv_data(control_frame=True)
+    assert (opcode, data) == (websocket.ABNF.OPCODE_PONG, b"are you there")
+    script.enqueue(chunks("bin"))
+    ws.send_binary(json.dumps(HELLO).encode())
+    assert receive_until_end(ws)[-1]["type"] == "message_stop"
+    resp = requests.get(live_server.url + "/api/v1/inference/chat/ws", headers={"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13"},
+                        timeout=5)
+    assert resp.status_code == 400 and resp.json()["error"]["message"].startswith("not a valid WebSocket upgrade")
+
+
+def test_invalid_utf8_closes_the_socket_with_1007(app, ws):
+    ws.send(b"\xff\xfe", opcode=websocket.ABNF.OPCODE_TEXT)
+    opcode, data = ws.recv_data(control_frame=True)
+    assert opcode == websocket.ABNF.OPCODE_CLOSE and int.from_bytes(data[:2], "big") == 1007

@@ -5,11 +5,10 @@ import queue
 import threading
 
 from flask import Blueprint, current_app
-from flask_sock import Sock
-from simple_websocket import ConnectionClosed
 
 from inference_gateway import errors
 from inference_gateway.web import input_guard
+from inference_gateway.web.websocket import Oversized, websocket_route
 from inference_gateway.gateway.chat import error_event
 from inference_gateway.api.calls import logged_call
 from inference_gateway.api.chat import STREAM_EVENTS, encode_event, open_stream
@@ -19,7 +18,6 @@ log = logging.getLogger(__name__)
 
 # Its own blueprint, registered with the others in api.register (same /chat/ws path under the prefix).
 bp = Blueprint("chat_ws", __name__)
-sock = Sock()
 
 FRAME_HINT = 'each frame must be a JSON object: a chat request or {"type": "cancel"}'
 
@@ -42,6 +40,14 @@ def parse_frame(text, limits):
     return kind, message
 
 
+def frame_too_large(limit):
+    # Frames carry no id: the error takes the dropped frame's turn among the answers, after the
+    # call running when it came (which it does not disturb).
+    return errors.PayloadTooLarge(
+        f"a frame over the gateway's limit of {limit:,} bytes (MAX_REQUEST_BYTES) was read and dropped; "
+        "the socket stays open")
+
+
 class FrameReader:
     """Reads the socket on its own thread, so a cancel is acted on even while the upstream is
     silent; everything else is queued for the handler in arrival order."""
@@ -57,6 +63,8 @@ class FrameReader:
         try:
             while (text := self.ws.receive()) is not None:
                 try:
+                    if isinstance(text, Oversized):
+                        raise frame_too_large(text.limit)
                     kind, message = parse_frame(text, self.limits)
                 except errors.GatewayError as exc:
                     self.frames.put(exc)
@@ -66,8 +74,6 @@ class FrameReader:
                     cancel("generation cancelled by the client")
                 else:
                     self.frames.put((kind, message))
-        except ConnectionClosed:
-            pass
         finally:
             cancel = self.on_cancel
             if cancel is not None:
@@ -105,10 +111,12 @@ def run_one(ws, reader, body):
         send(ws, error_event(errors.GatewayError(stream.cancel_reason, status=499, code=errors.CANCELLED)))
 
 
-@sock.route("/chat/ws", bp=bp)
+@websocket_route(bp, "/chat/ws")
 @describe("Chat over a WebSocket", status=101, tags=["chat"], errors=[(400, errors.BAD_REQUEST)], stream=(
     "Upgrade to a WebSocket, then send one chat request (the /chat body) per text frame, or "
-    "{\"type\": \"cancel\"} to stop the running one. " + STREAM_EVENTS + " Each event is one text frame."),
+    "{\"type\": \"cancel\"} to stop the running one. " + STREAM_EVENTS + " Each event is one text frame. "
+    "A frame that is not a request, or is over MAX_REQUEST_BYTES (PAYLOAD_TOO_LARGE, read and dropped), is "
+    "answered with an error event in its turn, after the generation running when it came; the socket stays open."),
     description="Not callable from this page: use a WebSocket client (websocat, websocket-client).")
 def chat_ws(ws):
     # A socket may stay open for hours: it holds no database connection (each call gives back the

@@ -189,6 +189,12 @@ class ChatStream:
                     record.mark_first_token()
                     self.deltas += 1
                     yield thought_event(delta)
+            if self.cancel_reason:
+                # cancel() closed the upstream and its reader took that as the end of the body: the
+                # stream was cut, not finished (the row said success while the client was told
+                # CANCELLED).
+                self._cut(self.cancel_reason)
+                return
             calls = self.tool_calls.result() if self.tool_calls else []
             stop = {"type": "message_stop", "usage": record.usage_dict(),
                     "finishReason": self.finish_reason, "toolCalls": [tool_call_dict(c) for c in calls]}
