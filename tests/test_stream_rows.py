@@ -9,6 +9,7 @@ import time
 
 import pytest
 import requests
+import websocket
 
 from inference_gateway.store import stream_rows
 from inference_gateway.store.db import database, make_database
@@ -16,7 +17,7 @@ from inference_gateway.store.request_log import CallRecord
 
 from .fake_upstream import SSE, Reply
 from .helpers import log_rows, sse_events, sse_frames
-from .live import P, register_openai, stream_chat
+from .live import P, register_openai, request_row, stream_chat
 
 STREAM = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello"}]}
 
@@ -88,6 +89,35 @@ def test_kill_9_of_the_worker_mid_stream_leaves_one_row_closed_as_interrupted(st
     assert 12 <= output_tokens < 200  # counted up to its last checkpoint
     summary = requests.get(gateway.url + P + "/usage", timeout=10).json()["data"]["summary"]
     assert (summary["totalRequests"], summary["totalErrors"], summary["totalOutputTokens"]) == (1, 1, output_tokens)
+
+
+def test_kill_9_of_the_worker_mid_websocket_generation_leaves_one_interrupted_row(start_gunicorn, up, db_url):
+    gateway = start_gunicorn(db_url, STREAM_CHECKPOINT_SECONDS="0.2", LOG_LEVEL="warning")
+    register_openai(gateway.url, up)
+    up.script("openai", SSE(openai_chunks([f"w{i}" for i in range(200)]), delay_each=0.05))
+    [worker] = gateway.worker_pids()
+    ws = websocket.create_connection(gateway.url.replace("http", "ws") + P + "/chat/ws", timeout=30)
+    try:
+        ws.send(json.dumps({**STREAM, "model": "openai/gpt-4o"}))
+        first = json.loads(ws.recv())
+        assert first["type"] == "message_start"
+        for _ in range(12):
+            assert json.loads(ws.recv())["type"] == "content_block_delta"
+        time.sleep(0.5)  # past a checkpoint
+        os.kill(worker, signal.SIGKILL)
+        # The socket is cut without a close frame (a browser reports 1006): no message_stop, no error event.
+        with pytest.raises(websocket.WebSocketConnectionClosedException):
+            while True:
+                assert json.loads(ws.recv())["type"] == "content_block_delta"
+    finally:
+        ws.close()
+    # A WebSocket call's row goes by its own id (the socket's X-Request-Id is shared by its calls).
+    [(_, status, code, output_tokens, _)] = wait_for(
+        lambda: [r for r in table_rows(db_url) if r[1] != "in_progress"] or None)
+    assert (status, code) == ("error", "INTERRUPTED") and 12 <= output_tokens < 200
+    row = request_row(gateway.url, first["requestId"])
+    assert (row["endpoint"], row["status"], row["errorCode"], row["outputTokens"]) == (
+        "chat_ws", "error", "INTERRUPTED", output_tokens)
 
 
 def test_a_finished_stream_replaces_its_row_in_progress(app, client, up, registered):

@@ -119,3 +119,22 @@ def test_a_listing_over_max_synced_models_stores_nothing_and_models_pages(start_
     for params, says in [({"limit": 1001}, "limit: must be between 1 and 1000"), ({"cursor": "x"}, "cursor: is not a cursor")]:
         resp = requests.get(url + "/models", params=params, timeout=10)
         assert resp.status_code == 400 and says in resp.json()["error"]["message"], resp.text
+
+
+def test_a_20_mb_upstream_error_message_is_capped_in_the_answer_the_row_and_usage(start_gunicorn, up, db_url):
+    gateway = start(start_gunicorn, up, db_url)  # UPSTREAM_MAX_REPLY_BYTES as default: the body is read
+    huge = {"error": {"message": "z" * 20_000_000, "type": "invalid_request_error"}}
+    ids = []
+    for _ in range(3):
+        up.script("openai", Reply(400, json=huge))
+        resp = requests.post(gateway.url + P + "/chat", json=CHAT, timeout=60)
+        assert resp.status_code == 400, resp.text[:300]
+        message = resp.json()["error"]["message"]
+        assert len(message) == 2000 and message.endswith("[truncated]")
+        ids.append(resp.headers["X-Request-Id"])
+    assert request_row(gateway.url, ids[0])["errorMessage"] == message
+    usage = requests.get(gateway.url + P + "/usage", params={"limit": 1000}, timeout=30)
+    assert usage.status_code == 200 and len(usage.content) < 50_000, len(usage.content)
+    failed = [row["errorMessage"] for row in usage.json()["data"]["requests"] if row["status"] == "error"]
+    assert failed == [message] * 3
+    served_on(gateway)
