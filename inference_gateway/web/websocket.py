@@ -49,7 +49,7 @@ class WebSocket:
         if not isinstance(handshake, Request):
             raise errors.BadRequest("not a valid WebSocket upgrade")
         self._send(AcceptConnection())
-        self.incoming = self._incoming()
+        self.incoming, self.closed = self._incoming(), False
 
     def _incoming(self):
         """The peer's events, reading the socket as needed; a closed or broken socket ends in a
@@ -65,7 +65,7 @@ class WebSocket:
     def receive(self):
         """The next message (str or bytes), `Oversized` for one over the limit, or None once closed."""
         parts, size = [], 0
-        for event in self.incoming:
+        for event in () if self.closed else self.incoming:
             if isinstance(event, (TextMessage, BytesMessage)):
                 if size <= self.max_bytes:
                     data = event.data
@@ -78,15 +78,17 @@ class WebSocket:
                     if size > self.max_bytes:
                         return Oversized(self.max_bytes)
                     return ("" if isinstance(event, TextMessage) else b"").join(parts)
-            elif isinstance(event, Ping):
-                self._send(event.response())
-            elif isinstance(event, CloseConnection):
-                if self.conn.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
-                    try:
-                        self._send(event.response())  # the peer's close echoed, or ours for its protocol error
-                    except Closed:
-                        pass
-                return None
+            elif isinstance(event, (Ping, CloseConnection)):
+                # A ping's pong; a close: the peer's echoed, or ours for its protocol error.
+                closing = isinstance(event, CloseConnection)
+                try:
+                    if not closing or self.conn.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
+                        self._send(event.response())
+                except Closed:
+                    closing = True
+                if closing:
+                    self.closed = True
+                    return None
         return None
 
     def send(self, text):
