@@ -1,12 +1,15 @@
-"""What a provider sends is bounded, through a real gunicorn worker: an SSE line, an SSE event made of
-many `data:` lines and a JSON reply over their caps are 502s with their row, a listing of more models
+"""What a provider sends is bounded, through a real gunicorn worker: an SSE line (in one HTTP chunk, in
+many, or in a body without chunks), an SSE event made of many `data:` lines and a JSON reply over
+their caps are 502s with their row, a body without chunks is still forwarded as it arrives, a listing of more models
 than MAX_SYNCED_MODELS stores nothing, and GET /models pages. Each time the worker lives on (the next
 call is served by the same process) and its peak memory stays far below what the provider sent."""
 import pytest
 import requests
 
 from .fake_upstream import SSE, Reply
+from .helpers import streamed_events
 from .live import CHAT, P, PeakGrowth, register_openai, request_row, stream_chat, text_of
+from .test_stream_rows import openai_chunks
 
 CAP = 1_000_000
 SENT = 50_000_000  # what the provider tries to send past each cap
@@ -49,14 +52,27 @@ def stream_refused(gateway, sse):
     return peak.mib
 
 
-@pytest.mark.parametrize("shape", ["one chunk", "64 KiB chunks"])
+@pytest.mark.parametrize("shape", ["one chunk", "64 KiB chunks", "no chunks"])
 def test_an_sse_line_over_the_cap_ends_the_stream_with_a_502_event(gateway, up, shape):
-    line = b"data: " + b"x" * (SENT if shape == "one chunk" else PIECE)
-    up.script("openai", SSE([line] if shape == "one chunk" else pieces(b"x" * PIECE), raw=True))
+    if shape == "one chunk":
+        up.script("openai", SSE([b"data: " + b"x" * SENT], raw=True))
+    else:  # "no chunks": the body ends when the connection closes (urllib3 would read it to its end)
+        up.script("openai", SSE(pieces(b"x" * PIECE), raw=True, chunked=shape != "no chunks"))
     grew = stream_refused(gateway, up)
     # 50 MB sent, read at most 64 KiB at a time and dropped past 1 MB (unbounded, the worker grew by the line).
     assert grew < 20, f"the worker's peak grew by {grew:.1f} MiB"
     served_on(gateway)
+
+
+def test_a_stream_without_chunks_is_forwarded_as_it_arrives(gateway, up):
+    up.script("openai", SSE(openai_chunks(["a", "b", "c", "d"]), delay_each=0.3, chunked=False))
+    with requests.post(gateway.url + P + "/chat/stream", json=CHAT, stream=True, timeout=30) as resp:
+        timed = list(streamed_events(resp))
+    arrivals = [at for at, event in timed if event["type"] == "content_block_delta"]
+    assert len(arrivals) == 4 and min(b - a for a, b in zip(arrivals, arrivals[1:])) > 0.15, arrivals
+    events = [event for _, event in timed]
+    assert events[-1]["type"] == "message_stop" and text_of(events) == "a b c d "
+    assert request_row(gateway.url, events[0]["requestId"])["status"] == "success"
 
 
 def test_an_sse_event_of_many_short_data_lines_over_the_cap_ends_the_stream_with_a_502_event(gateway, up):

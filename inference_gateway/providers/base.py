@@ -1,4 +1,5 @@
 """The provider interface, and the HTTP behaviour every adapter shares (auth, retries, error mapping)."""
+import functools
 import itertools
 import json
 import logging
@@ -24,10 +25,19 @@ RETRYABLE_STATUS = {500, 502, 503, 504, 529}
 # After a stream's last event, read on to the end of the body so urllib3 pools the connection: at
 # most this many more reads (OpenCode Zen sends a cost event after [DONE]), each within this long.
 DRAIN_READS = 16
-# The most read from a chunked stream at once. Without it urllib3 reads each HTTP chunk whole, so
-# one chunk of 100 MB would be in memory before any limit is checked; chunks up to this size (every
-# provider's events) still arrive one read each, as they come.
+# The most read from a stream at once, so no limit is checked only after a provider's 100 MB.
 STREAM_READ_BYTES = 64 * 1024
+
+
+def read_as_it_comes(resp):
+    """The pieces of a streamed body as they arrive, each at most STREAM_READ_BYTES. Without a size
+    urllib3 reads each HTTP chunk whole, and a body without chunks (Content-Length, or until the
+    connection closes) to its very end: every event held back, all of it in memory. With a size,
+    chunks up to it (every provider's events) still come one read each; a body without chunks is
+    read with read1, which returns what has arrived instead of waiting for the size."""
+    if resp.raw.chunked:
+        return resp.iter_content(chunk_size=STREAM_READ_BYTES)
+    return iter(functools.partial(resp.raw.read1, STREAM_READ_BYTES, decode_content=True), b"")
 DRAIN_SECONDS = 1.0
 
 
@@ -290,7 +300,7 @@ class Provider:
         rest of the body is read first (bounded) and the connection goes back to the pool."""
         http, clock = self.settings.http, time.perf_counter
         parser, last = SSEParser(http.max_line_bytes), None
-        body = resp.iter_content(chunk_size=STREAM_READ_BYTES if resp.raw.chunked else None)
+        body = read_as_it_comes(resp)
         idle = http.stream_idle_timeout
         try:
             # Upstream time is the time spent waiting on a read, not the time the events spend
@@ -313,9 +323,10 @@ class Provider:
             if last is not None and is_final(last):
                 self._drain(resp, body)
             raise
-        except requests.exceptions.RequestException as exc:
-            # requests reports a read timeout while streaming as a ConnectionError around urllib3's.
-            if isinstance(exc, requests.exceptions.Timeout) or isinstance(
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+            # requests reports a read timeout while streaming as a ConnectionError around urllib3's;
+            # read1 (a body without chunks) raises urllib3's own.
+            if isinstance(exc, (requests.exceptions.Timeout, urllib3.exceptions.ReadTimeoutError)) or isinstance(
                     exc.args[0] if exc.args else None, urllib3.exceptions.ReadTimeoutError):
                 raise provider_fault(errors.UpstreamTimeout(
                     f"provider '{self.config.name}' sent no event for {idle:g} s mid-stream "

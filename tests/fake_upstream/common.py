@@ -35,7 +35,8 @@ class Reply:
 class SSE:
     """A chunked event stream: dict payloads become JSON, str go as-is, `(event, payload)` adds `event:`.
     `raw=True` writes each item verbatim as its own chunk. `reset_after=N` aborts after N events;
-    `stall_after=N` sends nothing more for `stall` seconds after N events (then goes on)."""
+    `stall_after=N` sends nothing more for `stall` seconds after N events (then goes on).
+    `chunked=False` sends the body without HTTP chunks, ended by closing the connection."""
     events: Any
     status: int = 200
     headers: Optional[dict] = None
@@ -44,6 +45,7 @@ class SSE:
     raw: bool = False
     stall_after: Optional[int] = None
     stall: float = 0.0
+    chunked: bool = True
 
 
 @dataclass

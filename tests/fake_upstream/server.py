@@ -184,7 +184,8 @@ class Handler(BaseHTTPRequestHandler):
         headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **(sse.headers or {})}
         for name, value in headers.items():
             self.send_header(name, str(value))
-        self.send_header("Transfer-Encoding", "chunked")
+        # Without chunks the body ends when the connection closes (send_header sets close_connection).
+        self.send_header(*(("Transfer-Encoding", "chunked") if sse.chunked else ("Connection", "close")))
         self.end_headers()
         sent = 0
         try:
@@ -196,13 +197,14 @@ class Handler(BaseHTTPRequestHandler):
                 if sent == sse.stall_after and up._stopping.wait(sse.stall):
                     raise _Abort()
                 data = encode_event(item, sse.raw)
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if sse.chunked else data)
                 sent += 1
                 if self.peer_closed():
                     raise ConnectionAbortedError()
             if sse.reset_after is not None and sent >= sse.reset_after:
                 self.abort()
-            self.wfile.write(b"0\r\n\r\n")
+            if sse.chunked:
+                self.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             up._disconnected()
             raise _Abort()

@@ -17,19 +17,20 @@ BASE = "https://api.openai.com/v1"
 
 
 class FakeResponse:
-    """A streamed response whose body is the given chunks (an exception instance is raised)."""
+    """A streamed response whose body, without HTTP chunks, arrives as the given pieces (an exception
+    instance is raised): each read1 returns the next piece, as urllib3's returns what has arrived."""
 
     def __init__(self, *chunks):
-        self.chunks = chunks
+        self.chunks = iter(chunks)
         self.closed = False
-        self.raw = SimpleNamespace(chunked=False)  # Content-Length or until close: read as it comes
+        self.raw = SimpleNamespace(chunked=False, read1=self.read1)
 
-    def iter_content(self, chunk_size=None):
-        assert chunk_size is None  # a fixed chunk size would hold deltas back
-        for chunk in self.chunks:
-            if isinstance(chunk, Exception):
-                raise chunk
-            yield chunk
+    def read1(self, amt, decode_content=None):
+        chunk = next(self.chunks, b"")
+        if isinstance(chunk, Exception):
+            raise chunk
+        assert len(chunk) <= amt and decode_content
+        return chunk
 
     def close(self):
         self.closed = True
