@@ -139,3 +139,51 @@ def test_a_forked_worker_syncs_on_a_thread_of_its_own(tmp_path):
     finally:
         syncer.configure(0, None)
         conn.close()
+
+
+GEVENT_WORKER = textwrap.dedent("""
+    from gevent import monkey
+    monkey.patch_all()  # what gunicorn's gevent worker does before it loads the app
+    import os, sys, time
+    import gevent
+    sys.path.insert(0, {root!r})
+    from inference_gateway.store import wal_sync
+    blocking_sleep = monkey.get_original("time", "sleep")
+    in_sync = []
+
+    def slow_fdatasync(fd):  # a disk that takes its time, blocking whichever thread calls it
+        in_sync.append(time.monotonic())
+        blocking_sleep(0.5)
+        in_sync.append(time.monotonic())
+
+    wal_sync.os.fdatasync = slow_fdatasync
+    open({db!r} + "-wal", "w").close()
+    syncer = wal_sync.WalSync()
+    syncer.configure(0.01, {db!r})
+    ticks = []
+
+    def stream():  # another call's greenlet, sending a chunk every 10 ms
+        while len(in_sync) < 2:
+            ticks.append(time.monotonic())
+            gevent.sleep(0.01)
+        ticks.append(time.monotonic())
+
+    streaming = gevent.spawn(stream)
+    syncer.committed()
+    streaming.join(timeout=10)
+    start, end = in_sync
+    during = [t for t in ticks if start <= t <= end]
+    print(syncer.syncs, len(during), max(b - a for a, b in zip(ticks, ticks[1:])))
+""")
+
+
+def test_under_gevent_the_sync_does_not_stop_the_other_greenlets(tmp_path):
+    """In a gevent worker `threading` makes greenlets: a sync there would hold the event loop, and
+    every stream on the worker, for the sync's wall time. The syncer's thread is a real one."""
+    script = GEVENT_WORKER.format(root=ROOT, db=str(tmp_path / "g.db"))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    syncs, ticks_during_sync, longest_gap = proc.stdout.split()
+    assert int(syncs) == 1
+    assert int(ticks_during_sync) >= 10  # a 0.5 s sync: ~50 ticks of 10 ms; none if it held the loop
+    assert float(longest_gap) < 0.4

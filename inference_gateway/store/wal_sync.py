@@ -17,13 +17,28 @@ The sync opens the WAL file by name each time: SQLite removes the WAL when its l
 closes and creates a new one later, so a kept descriptor could be syncing a file no longer in use.
 A missing WAL has nothing to sync (SQLite checkpoints it into the database, synced, before removing
 it). Syncing any descriptor of a file flushes every process's writes to it.
+
+The thread is an operating-system thread even in a gevent worker, whose `threading` is patched to
+make greenlets: there a "thread" would run the sync on the event loop and stall every stream on the
+worker for the sync's wall time each interval. So its thread, locks, wake-up and sleep are the
+unpatched ones (`_native`), and committed(), called from greenlets, only takes an uncontended lock
+(held by the thread for a set swap) and releases another: it never waits on the thread.
 """
+import _thread
 import logging
 import os
-import threading
+import sys
 import time
 
 log = logging.getLogger(__name__)
+
+
+def _native(module, name):
+    """`module.name` as it was before gevent patched it, if it did (else as it is)."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None:
+        return monkey.get_original(module, name)
+    return getattr(sys.modules[module], name)
 
 
 class WalSync:
@@ -33,9 +48,7 @@ class WalSync:
     def __init__(self):
         self.interval, self.path = 0.0, None
         self._dirty = set()
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._running = False
+        self._forked()
         self.syncs = 0  # syncs done by this process (tests and benchmarks read it)
 
     def configure(self, interval, path):
@@ -51,22 +64,26 @@ class WalSync:
             self._dirty.add(self.path)
             if not self._running:  # first write in this process (a gunicorn worker after the fork)
                 self._running = True
-                self._wake = threading.Event()
-                threading.Thread(target=self._run, name="wal-sync", daemon=True).start()
-        if not self._wake.is_set():
-            self._wake.set()
+                _native("_thread", "start_new_thread")(self._run, (self._wake,))
+            if not self._pending:  # the thread waits for this release, or will find the wake free
+                self._pending = True
+                self._wake.release()
 
     def _forked(self):
-        """In a child process: the parent's thread did not come along; the next commit starts one."""
-        self._lock = threading.Lock()
-        self._running = False
+        """Fresh state; in a child process: the parent's thread did not come along, the next commit
+        starts one. `_wake` is held while nothing is pending: the thread waits to acquire it."""
+        allocate = _native("_thread", "allocate_lock")
+        self._lock, self._wake = allocate(), allocate()
+        self._wake.acquire()
+        self._running = self._pending = False
 
-    def _run(self):
-        wake = self._wake
+    def _run(self, wake):
+        sleep = _native("time", "sleep")
         while True:
-            wake.wait()
-            time.sleep(self.interval)
-            wake.clear()  # before the sync: a commit after this point wakes the next round
+            wake.acquire()
+            sleep(self.interval)
+            with self._lock:
+                self._pending = False  # before the sync: a commit after this point wakes the next round
             self.sync_now()
 
     def sync_now(self):
