@@ -188,16 +188,21 @@ def test_weighted_splits_1000_calls_within_5_percent_of_the_weights(api, client,
     assert abs(answering["a"] / 1000 - 0.75) <= 0.05 and abs(answering["b"] / 1000 - 0.25) <= 0.05, answering
 
 
-def test_a_key_must_be_allowed_the_route_and_skips_targets_outside_its_providers(app_config, answering):
-    from inference_gateway import create_app
 
-    app = create_app({**app_config, "GATEWAY_ADMIN_KEYS": "adm"})
-    client = app.test_client()
-    admin = {"Authorization": "Bearer adm"}
+def register_smart_route(client, admin):
+    """Providers a (openai) and b (anthropic) and the SMART route over them, as an admin."""
     for name, kind in (("a", "openai"), ("b", "anthropic")):
         assert client.post(P + "/providers", headers=admin, json={
             "name": name, "type": kind, "envVar": "ROUTE_TEST_KEY"}).status_code == 201
     assert client.post(P + "/routes", headers=admin, json=SMART).status_code == 201
+
+
+def test_a_key_must_be_allowed_the_route_and_skips_targets_outside_its_providers(app_config, answering):
+    from inference_gateway import create_app
+
+    app = create_app({**app_config, "GATEWAY_ADMIN_KEYS": "adm"})
+    client, admin = app.test_client(), {"Authorization": "Bearer adm"}
+    register_smart_route(client, admin)
 
     def key(**fields):
         resp = client.post(P + "/keys", headers=admin, json={"name": "k", **fields})
@@ -307,12 +312,8 @@ def test_a_keys_budget_is_charged_at_the_price_of_the_target_that_served(app_con
     prices.write_text(json.dumps({"gpt-4o": {"input": 1000, "output": 1000},
                                   "claude-sonnet-4-20250514": {"input": 100000, "output": 100000}}))
     app = create_app({**app_config, "GATEWAY_ADMIN_KEYS": "adm", "PRICES_FILE": str(prices)})
-    client = app.test_client()
-    admin = {"Authorization": "Bearer adm"}
-    for name, kind in (("a", "openai"), ("b", "anthropic")):
-        assert client.post(P + "/providers", headers=admin, json={
-            "name": name, "type": kind, "envVar": "ROUTE_TEST_KEY"}).status_code == 201
-    assert client.post(P + "/routes", headers=admin, json=SMART).status_code == 201
+    client, admin = app.test_client(), {"Authorization": "Bearer adm"}
+    register_smart_route(client, admin)
     key = client.post(P + "/keys", headers=admin, json={"name": "k", "budgetUsd": 100}).get_json()["data"]
     resp = client.post(P + "/chat", headers={"Authorization": "Bearer " + key["key"]},
                        json={"model": "smart", "messages": ASK})
