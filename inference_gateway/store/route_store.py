@@ -27,14 +27,18 @@ def to_dict(row):
             "created": iso(row.created), "updated": iso(row.updated)}
 
 
+def _row(name):
+    return RouteRow.get_or_none(RouteRow.name_key == str(name).strip().lower())
+
+
 def find(name):
     """The Route named `name` (case-insensitive), or None. Runs when the resolve cache misses."""
-    row = RouteRow.get_or_none(RouteRow.name_key == str(name).strip().lower())
+    row = _row(name)
     return to_route(row) if row is not None else None
 
 
 def get(name):
-    row = RouteRow.get_or_none(RouteRow.name_key == str(name).strip().lower())
+    row = _row(name)
     if row is None:
         raise errors.NotFound(f"route '{name}' not found")
     return row
