@@ -125,20 +125,26 @@ class Stack:
         """A gateway on its own fresh SQLite file, with a provider per format pointing at the upstream,
         the bench model priced, and virtual keys' counters in Redis when there is one (under a prefix
         of this run's own). `env` adds settings; `root` serves another checkout (bench/variants.py)."""
-        prices = os.path.join(tmp, "prices.json")
-        with open(prices, "w") as fh:
-            json.dump(PRICES, fh)
-        limits = {"REDIS_URL": redis_url(), "LIMITS_REDIS_PREFIX": f"igw-bench-{os.getpid()}-{name}"} if redis_url() else {}
         server = procs.gunicorn(
             name, app, procs.free_port(),
             {"DATABASE_URL": f"sqlite:///{tmp}/{name}.db", "DATA_DIR": tmp, KEY_VAR: "bench",
-             "GATEWAY_API_KEYS": "", "PROMETHEUS_MULTIPROC_DIR": "", "PRICES_FILE": prices, **limits,
+             "GATEWAY_API_KEYS": "", "PROMETHEUS_MULTIPROC_DIR": "", **self.virtual_key_env(tmp, name),
              **(env or {})}, tmp, "/healthz", root=root).wait_ready()
         for kind in Formats.PATHS:
             resp = requests.post(server.url + "/api/v1/inference/providers", timeout=10, json={
                 "name": f"bench-{kind}", "type": kind, "envVar": KEY_VAR, "baseUrl": self.upstream.url + "/v1"})
             resp.raise_for_status()
         return server
+
+    @staticmethod
+    def virtual_key_env(tmp, name="gateway"):
+        """Settings for virtual keys: the bench model priced, and the counters in Redis when there is
+        one (under a prefix of this run's own)."""
+        prices = os.path.join(tmp, "prices.json")
+        with open(prices, "w") as fh:
+            json.dump(PRICES, fh)
+        limits = {"REDIS_URL": redis_url(), "LIMITS_REDIS_PREFIX": f"igw-bench-{os.getpid()}-{name}"} if redis_url() else {}
+        return {"PRICES_FILE": prices, **limits}
 
     @staticmethod
     def create_virtual_key(server):

@@ -22,6 +22,7 @@ from collections import Counter
 import requests
 
 import procs
+import run
 from run import KEY_VAR, Formats
 
 # Installed next to this Python (the venv's bin) by `pip install -e '.[bench]'`.
@@ -50,17 +51,20 @@ def summarize(raw_path, top=30):
     return total, steps, packages
 
 
-def record(app, seconds, out_raw, stream=False, concurrency=None):
+def record(app, seconds, out_raw, stream=False, concurrency=None, virtual_key=False):
     with tempfile.TemporaryDirectory(prefix="igw-spy-") as tmp:
         upstream = procs.upstream(procs.free_port(), tmp).wait_ready()
-        gateway = procs.gunicorn("gateway", app, procs.free_port(), {
-            "DATABASE_URL": f"sqlite:///{tmp}/gateway.db", "DATA_DIR": tmp, KEY_VAR: "bench",
-            "GATEWAY_API_KEYS": "", "WEB_CONCURRENCY": "1"}, tmp, "/healthz")
+        env = {"DATABASE_URL": f"sqlite:///{tmp}/gateway.db", "DATA_DIR": tmp, KEY_VAR: "bench",
+               "GATEWAY_API_KEYS": "", "WEB_CONCURRENCY": "1"}
+        if virtual_key:
+            env.update(run.Stack.virtual_key_env(tmp))
+        gateway = procs.gunicorn("gateway", app, procs.free_port(), env, tmp, "/healthz")
         try:
             gateway.wait_ready()
             requests.post(gateway.url + "/api/v1/inference/providers", timeout=10, json={
                 "name": "bench-openai", "type": "openai", "envVar": KEY_VAR,
                 "baseUrl": upstream.url + "/v1"}).raise_for_status()
+            key = ["--key", run.Stack.create_virtual_key(gateway)] if virtual_key else []
             load = None
             worker = next(pid for pid in gateway.tree() if pid != gateway.proc.pid)
             body = json.dumps(Formats("openai").gateway_body("n20.i10" if stream else "l0"))
@@ -69,7 +73,7 @@ def record(app, seconds, out_raw, stream=False, concurrency=None):
                 [sys.executable, os.path.join(procs.HERE, "load.py"), *mode, "--url",
                  gateway.url + "/api/v1/inference/chat" + ("/stream" if stream else ""), "--body", body,
                  "--concurrency", str(concurrency or (16 if stream else 8)), "--requests", "1000000",
-                 "--max-seconds", str(seconds + 2)], stdout=subprocess.PIPE)
+                 "--max-seconds", str(seconds + 2), *key], stdout=subprocess.PIPE)
             time.sleep(1)
             subprocess.run([PY_SPY, "record", "-p", str(worker), "-d", str(seconds),
                             "-r", "500", "--gil", "-f", "raw", "-o", out_raw], check=True, capture_output=True)
@@ -86,10 +90,12 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--stream", action="store_true", help="streams (/chat/stream) instead of chat calls")
     parser.add_argument("--concurrency", type=int, help="calls at a time (default 8, streams 16)")
+    parser.add_argument("--virtual-key", action="store_true",
+                        help="calls carry a virtual key with rpm, tpm and a budget, counters in TEST_REDIS_URL")
     parser.add_argument("--raw", help="also keep py-spy's raw (collapsed) stacks in this file")
     args = parser.parse_args()
     with tempfile.NamedTemporaryFile(suffix=".txt") as raw:
-        load = record("wsgi:app", args.seconds, raw.name, args.stream, args.concurrency)
+        load = record("wsgi:app", args.seconds, raw.name, args.stream, args.concurrency, args.virtual_key)
         if args.raw:
             shutil.copyfile(raw.name, args.raw)
         total, steps, packages = summarize(raw.name)
@@ -108,6 +114,8 @@ def main():
     name = "pyspy-stream" if args.stream else "pyspy"
     if args.concurrency:
         name += f"-c{args.concurrency}"
+    if args.virtual_key:
+        name += "-vkey"
     with open(os.path.join(procs.HERE, "results", name + ".md"), "w") as fh:
         fh.write(text)
 

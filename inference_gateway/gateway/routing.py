@@ -12,7 +12,6 @@ import statistics
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import Optional
 
 from inference_gateway import errors, events
 from inference_gateway.gateway import breaker as breakers_

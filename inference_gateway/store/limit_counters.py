@@ -179,6 +179,53 @@ return 1
 """
 
 
+class ScriptRunner:
+    """The performance shortcut of this layer: the two scripts run on redis-py connections kept here
+    rather than taken from its pool. The pool checks every connection it hands out with a zero-timeout
+    select, which under gevent costs about 100 us a call: 128 against 25 us per EVALSHA round trip,
+    CPU, in a gevent-patched process (a call is a reservation and a settlement, so ~0.2 ms of the
+    chat call's ~1.5 ms). A connection in use is never shared (one per greenlet or thread at a time);
+    one that failed or was interrupted mid-command is dropped, never reused with a reply unread."""
+
+    def __init__(self, client):
+        from redis.exceptions import NoScriptError
+
+        self.no_script = NoScriptError
+        self.pool = client.connection_pool
+        self.idle = []
+        os.register_at_fork(after_in_child=self.idle.clear)  # a parent's sockets are not a worker's
+
+    def run(self, script, keys, args, errors):
+        reused = bool(self.idle)
+        conn = self.idle.pop() if reused else self.pool.make_connection()
+        try:
+            reply = self._evalsha(conn, script, keys, args)
+        except errors:
+            conn.disconnect()
+            if not reused:
+                raise
+            # A kept connection the server has since closed (idle timeout, restart): once more on a new one.
+            conn = self.pool.make_connection()
+            try:
+                reply = self._evalsha(conn, script, keys, args)
+            except BaseException:
+                conn.disconnect()
+                raise
+        except BaseException:
+            conn.disconnect()
+            raise
+        self.idle.append(conn)
+        return reply
+
+    def _evalsha(self, conn, script, keys, args):
+        try:
+            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            return conn.read_response()
+        except self.no_script:  # a restarted or flushed Redis: the script's text loads it again
+            conn.send_command("EVAL", script.script, len(keys), *keys, *args)
+            return conn.read_response()
+
+
 class RedisCounters:
     """The counters in Redis; keys under `prefix` (one hash tag per virtual key, so a cluster keeps
     a key's counters on one node)."""
@@ -192,6 +239,7 @@ class RedisCounters:
         self.prefix, self.lease = prefix, lease_seconds
         self._reserve = self.client.register_script(RESERVE)
         self._settle = self.client.register_script(SETTLE)
+        self.scripts = ScriptRunner(self.client)
 
     def _keys(self, key_id, period):
         base = f"{self.prefix}:{{{key_id}}}:"
@@ -204,7 +252,7 @@ class RedisCounters:
         args = [repr(now), _or(limits.rpm), _or(limits.tpm), _or(limits.max_concurrent), _or(limits.budget_nano),
                 tokens, cost_nano, resid, self.lease, ttl or 0]
         try:
-            out = self._reserve(keys=self._keys(key_id, period), args=args)
+            out = self.scripts.run(self._reserve, self._keys(key_id, period), args, self.errors)
         except self.errors as exc:
             raise StoreUnavailable(str(exc)) from exc
         if out[0] == 1:
@@ -216,8 +264,8 @@ class RedisCounters:
     def settle(self, reservation, tokens, cost_nano):
         keys = self._keys(reservation.key_id, reservation.period)
         try:
-            self._settle(keys=keys[1:], args=[reservation.id, reservation.second, tokens - reservation.tokens,
-                                              cost_nano, reservation.spent_ttl])
+            self.scripts.run(self._settle, keys[1:], [reservation.id, reservation.second, tokens - reservation.tokens,
+                                                      cost_nano, reservation.spent_ttl], self.errors)
         except self.errors as exc:
             raise StoreUnavailable(str(exc)) from exc
 

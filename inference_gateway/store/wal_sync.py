@@ -24,11 +24,9 @@ worker for the sync's wall time each interval. So its thread, locks, wake-up and
 unpatched ones (`_native`), and committed(), called from greenlets, only takes an uncontended lock
 (held by the thread for a set swap) and releases another: it never waits on the thread.
 """
-import _thread
 import logging
 import os
 import sys
-import time
 
 log = logging.getLogger(__name__)
 

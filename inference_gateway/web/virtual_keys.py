@@ -58,6 +58,8 @@ def init_app(app):
         record = g.get("call_record")
         window = getattr(record, "limits_window", None)
         if window is not None:
-            for name, value in ratelimit_headers(window).items():
-                response.headers.setdefault(name, value)
+            # One pass over the headers: werkzeug's setdefault scans them all for each name it sets.
+            present = {name.lower() for name in response.headers.keys()}
+            response.headers.extend([(name, value) for name, value in ratelimit_headers(window).items()
+                                     if name not in present])
         return response
