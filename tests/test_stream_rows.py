@@ -11,7 +11,7 @@ import pytest
 import requests
 import websocket
 
-from inference_gateway.store import stream_rows
+from inference_gateway.store import request_log, stream_rows
 from inference_gateway.store.db import database, make_database
 from inference_gateway.store.request_log import CallRecord
 
@@ -126,6 +126,30 @@ def test_a_finished_stream_replaces_its_row_in_progress(app, client, up, registe
     assert events[-1]["type"] == "message_stop"
     [row] = log_rows(app)
     assert (row.request_id, row.status, row.output_tokens, row.stream) == (events[0]["requestId"], "success", 3, True)
+
+
+def test_a_row_stored_early_takes_its_final_values_whether_or_not_its_indexed_columns_changed(app, client):
+    """A row in progress is rewritten in place (its indexed columns as stored) or wholly (a route
+    moved the call to another provider after the row was stored); /usage's filters, which read the
+    indexes, find each row under its final provider and model."""
+    kept = CallRecord(endpoint="chat_stream", stream=True, provider_id="p1", provider_name="one", model="m1",
+                      request_id="req-kept")
+    moved = CallRecord(endpoint="chat_stream", stream=True, provider_id="p1", provider_name="one", model="m1",
+                       request_id="req-moved")
+    for record in (kept, moved):
+        stream_rows.open_row(record)
+    moved.provider_id, moved.provider_name, moved.model = "p2", "two", "m2"
+    for record, tokens in ((kept, 5), (moved, 7)):
+        record.output_tokens = tokens
+        request_log.write(record)
+
+    rows = {row.id: row for row in log_rows(app)}
+    assert [(rows[r.id].status, rows[r.id].provider_id, rows[r.id].model, rows[r.id].output_tokens)
+            for r in (kept, moved)] == [("success", "p1", "m1", 5), ("success", "p2", "m2", 7)]
+    for query, expected in (("model=m1", [kept.id]), ("model=m2", [moved.id]), ("provider=p2", [moved.id])):
+        resp = client.get(P + "/usage?" + query)
+        assert [r["id"] for r in resp.get_json()["data"]["requests"]] == expected, query
+    assert client.get(P + "/requests/req-moved").get_json()["data"]["model"] == "m2"
 
 
 def test_the_sweep_closes_rows_of_dead_workers_and_stale_ones_of_other_hosts_only(app):
