@@ -51,8 +51,7 @@ def create_app(config=None):
     app = Flask(__name__)
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_REQUEST_BYTES"]
-    app.json.sort_keys = False
-    app.json.compact = True
+    app.json = envelope.JSONProvider(app)
     logs.configure(settings["LOG_LEVEL"], settings["LOG_FORMAT"])
 
     app.extensions["provider_settings"] = ProviderSettings(

@@ -11,7 +11,7 @@ from typing import Optional
 import requests
 import urllib3
 
-from inference_gateway import errors
+from inference_gateway import errors, fast_json
 from inference_gateway.errors import UpstreamFailure
 from inference_gateway.config import key_var_allowed
 from inference_gateway.providers.fast_http import send
@@ -285,7 +285,7 @@ class Provider:
 
     def decode_json(self, raw):
         try:
-            return json.loads(raw)
+            return fast_json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise errors.UpstreamError(
                 f"provider '{self.config.name}' sent a reply that is not valid JSON") from exc

@@ -1,7 +1,7 @@
 """Small helpers the wire-format modules share: pure functions of data, no I/O."""
 import json
 
-from inference_gateway import errors
+from inference_gateway import errors, fast_json
 from inference_gateway.types import ImagePart, TextPart, ToolCall
 
 
@@ -58,7 +58,7 @@ def stream_failed(name, failure):
 def event_json(event, name):
     """One SSE data payload, decoded."""
     try:
-        return json.loads(event.data)
+        return fast_json.loads(event.data)
     except ValueError as exc:
         raise errors.UpstreamError(
             f"provider '{name}' sent a stream event that is not valid JSON") from exc

@@ -1,14 +1,12 @@
 """The response envelope and the error handlers that put every failure into it."""
 import logging
 
-import json
-
 from flask import current_app, jsonify
 from flask.json.provider import DefaultJSONProvider
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from inference_gateway import errors
+from inference_gateway import errors, fast_json
 from inference_gateway.errors import bad_request_from
 from inference_gateway.store.db import DATABASE_DOWN
 
@@ -36,7 +34,17 @@ HTTP_MESSAGES = {
 
 # The app's JSON settings (compact, keys in order, Flask's types) in one encoder per process:
 # jsonify resolves the provider and builds its arguments on every call.
-encode_json = json.JSONEncoder(separators=(",", ":"), default=DefaultJSONProvider.default).encode
+encode_json = fast_json.encoder(default=DefaultJSONProvider.default)
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON (request bodies, jsonify): compact, keys in order, bodies read by fast_json."""
+
+    sort_keys = False
+    compact = True
+
+    def loads(self, s, **kwargs):
+        return fast_json.loads(s) if not kwargs else super().loads(s, **kwargs)
 
 
 def ok(data, status=200):
