@@ -3,7 +3,7 @@ module imports itself through others, and the wire-format translations stay pure
 registered in one place per surface, and no module adds routes to another's blueprint.
 
 Layers, lowest first (README "Architecture"):
-  0 config, errors, types, events, text  settings, error types, neutral dataclasses, signals, text
+  0 config, errors, types, events, text, fast_json  settings, error types, neutral dataclasses, signals, text, JSON
                                         every store accepts
   1 providers, store                    upstream adapters and translations; the database
   2 gateway                             what a call does, whatever the surface
@@ -19,7 +19,7 @@ import inference_gateway
 PACKAGE = "inference_gateway"
 ROOT = pathlib.Path(inference_gateway.__file__).parent
 
-RANK = {"config": 0, "errors": 0, "types": 0, "events": 0, "text": 0,
+RANK = {"config": 0, "errors": 0, "types": 0, "events": 0, "text": 0, "fast_json": 0,
         "providers": 1, "store": 1,
         "gateway": 2,
         "web": 3, "api": 3, "compat": 3,
