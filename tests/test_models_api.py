@@ -8,7 +8,7 @@ import requests
 from inference_gateway.store.db import connection
 from inference_gateway.store.tables import ProviderModel
 
-from .fake_upstream import Reply
+from .fake_upstream import SSE, Reply
 from .helpers import log_rows
 
 # Provider type -> (registered name, fake upstream kind).
@@ -327,16 +327,48 @@ def test_listing_pages_like_usage(api, up, registered):
         assert status == 400 and says in body["error"]["message"], body
 
 
-def test_a_provider_listing_more_than_max_synced_models_is_a_502_and_stores_nothing(app, api, up, registered):
-    sync(api, "local")
-    before = stored(app)
-    app.config["MAX_SYNCED_MODELS"] = 5
-    status, body = sync(api, "openai")  # lists 9
+@pytest.mark.parametrize("kind", list(PROVIDERS))
+def test_a_listing_of_more_than_max_synced_models_is_a_502_read_no_further_and_stores_nothing(app, api, up, registered,
+                                                                                               kind):
+    name, fake = PROVIDERS[kind]
+    assert sync(api, name)[0] == 200
+    before, pages = stored(app), len(up.of_kind(fake, "/models"))
+    app.config["MAX_SYNCED_MODELS"] = 1
+    status, body = sync(api, name)
     assert status == 502 and body["error"]["code"] == "UPSTREAM_ERROR"
-    assert "more than 5 models" in body["error"]["message"] and "MAX_SYNCED_MODELS" in body["error"]["message"]
+    assert "more than 1 models" in body["error"]["message"] and "MAX_SYNCED_MODELS" in body["error"]["message"]
     assert stored(app) == before
-    app.config["MAX_SYNCED_MODELS"] = 9
-    assert sync(api, "openai")[0] == 200
+    # The count passed the limit on the first page: the paged listings (Anthropic's 3 pages,
+    # Gemini's 2) are not read on.
+    assert len(up.of_kind(fake, "/models")) == pages + 1
+    app.config["MAX_SYNCED_MODELS"] = len(EXPECTED[kind])
+    assert sync(api, name)[0] == 200
+
+
+# A listing's opening and one entry, as each provider type's upstream writes them.
+LISTING = {"openai": (b'{"object": "list", "data": [', b'{"id": "m-%06d", "object": "model"},'),
+           "anthropic": (b'{"has_more": false, "data": [', b'{"id": "m-%06d", "type": "model"},'),
+           "google": (b'{"models": [', b'{"name": "models/m-%06d"},')}
+LISTING["opencode"] = LISTING["openai-compatible"] = LISTING["openai"]
+
+
+@pytest.mark.parametrize("kind", list(PROVIDERS))
+def test_a_listing_over_upstream_max_reply_bytes_or_not_json_is_a_502_and_stores_nothing(app, api, up, registered,
+                                                                                        kind, monkeypatch):
+    name, fake = PROVIDERS[kind]
+    monkeypatch.setattr(app.extensions["provider_settings"].http, "max_reply_bytes", 10_000)
+    opening, entry = LISTING[kind]
+    # Chunked, so no Content-Length refuses it up front: 40 kB of entries (far fewer than
+    # MAX_SYNCED_MODELS), counted as they are read.
+    up.script(fake, SSE([opening] + [entry % i for i in range(1000)], raw=True,
+                        headers={"Content-Type": "application/json"}), path="/models")
+    status, body = sync(api, name)
+    assert status == 502 and "over the gateway's limit of 10,000 bytes (UPSTREAM_MAX_REPLY_BYTES)" \
+        in body["error"]["message"], body
+    up.script(fake, Reply(body=opening + entry % 1 + entry % 2), path="/models")  # cut short
+    status, body = sync(api, name)
+    assert status == 502 and f"provider '{name}' sent a reply that is not valid JSON" in body["error"]["message"], body
+    assert stored(app) == []
 
 
 def test_listing_rejects_unknown_parameters(api):

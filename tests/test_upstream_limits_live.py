@@ -1,8 +1,9 @@
 """What a provider sends is bounded, through a real gunicorn worker: an SSE line (in one HTTP chunk, in
 many, or in a body without chunks), an SSE event made of many `data:` lines and a JSON reply over
 their caps are 502s with their row, a body without chunks is still forwarded as it arrives, a listing of more models
-than MAX_SYNCED_MODELS stores nothing, and GET /models pages. Each time the worker lives on (the next
-call is served by the same process) and its peak memory stays far below what the provider sent."""
+than MAX_SYNCED_MODELS stores nothing and is read no further than the model past it, and GET /models pages. Each
+time the worker lives on (the next call is served by the same process) and its peak memory stays far below what the
+provider sent."""
 import pytest
 import requests
 
@@ -114,8 +115,9 @@ def test_a_listing_over_max_synced_models_stores_nothing_and_models_pages(start_
     assert (row["endpoint"], row["status"], row["httpStatus"]) == ("models_sync", "error", 502)
     listed = requests.get(url + "/models", timeout=10).json()["data"]
     assert listed == {"models": [], "nextCursor": None}
-    # The listing is parsed whole (it is within UPSTREAM_MAX_REPLY_BYTES), never stored or answered.
-    assert peak.mib < 200, f"the worker's peak grew by {peak.mib:.1f} MiB"
+    # Parsed as it is read and dropped at model 1,001, two 64 KiB reads into the 17.5 MB: measured
+    # +1.3 MiB at most (the whole listing parsed before the count: +114 to +122 MiB).
+    assert peak.mib < 5, f"the worker's peak grew by {peak.mib:.1f} MiB"
     served_on(gateway)
 
     up.models["openai"] = [f"model-{i:02d}" for i in range(30)]

@@ -3,7 +3,7 @@ import base64
 import bisect
 import json
 import logging
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Optional
 from datetime import datetime
@@ -38,21 +38,23 @@ class SyncResult:
 
 def listed_models(provider, adapter, max_models):
     """The upstream's whole list as {model id: ModelInfo}, every page; repeats and unstorable ids left
-    out. More than `max_models` is a 502 (read no further): a provider's list is stored and listed
-    whole, so its size must not be the provider's choice."""
+    out. More than `max_models` is a 502, read no further: a provider's list is stored and listed
+    whole, so its size must not be the provider's choice, and the adapter yields the models as it
+    reads them, so a refusal costs the first `max_models` (and the connection is closed at once)."""
     prefix = API_PREFIX.get(provider.type, "")
     listed = {}
-    for info in adapter.list_models():
-        if len(listed) >= max_models and info.model_id not in listed and prefix + info.model_id not in listed:
-            raise errors.UpstreamError(
-                f"provider '{provider.name}' lists more than {max_models:,} models, the gateway's limit "
-                "(MAX_SYNCED_MODELS); nothing was stored")
-        model_id = info.model_id if info.model_id.startswith(prefix) else prefix + info.model_id
-        if len(model_id) > MODEL_ID_MAX:
-            log.warning("provider %s lists a model id longer than %d characters; skipped: %.80s...",
-                        provider.name, MODEL_ID_MAX, model_id)
-            continue
-        listed.setdefault(model_id, info)
+    with closing(adapter.list_models()) as models:
+        for info in models:
+            if len(listed) >= max_models and info.model_id not in listed and prefix + info.model_id not in listed:
+                raise errors.UpstreamError(
+                    f"provider '{provider.name}' lists more than {max_models:,} models, the gateway's limit "
+                    "(MAX_SYNCED_MODELS); nothing was stored")
+            model_id = info.model_id if info.model_id.startswith(prefix) else prefix + info.model_id
+            if len(model_id) > MODEL_ID_MAX:
+                log.warning("provider %s lists a model id longer than %d characters; skipped: %.80s...",
+                            provider.name, MODEL_ID_MAX, model_id)
+                continue
+            listed.setdefault(model_id, info)
     return listed
 
 

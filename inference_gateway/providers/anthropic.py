@@ -1,5 +1,4 @@
 """Anthropic adapter."""
-from inference_gateway.types import ModelInfo
 from inference_gateway.providers import anthropic_format as fmt
 from inference_gateway.providers.base import Provider
 
@@ -18,19 +17,16 @@ class AnthropicProvider(Provider):
         return fmt.parse_error(status, body, headers)
 
     def list_models(self):
-        models, after = [], None
+        after = None
         while True:
             params = {"limit": PAGE_SIZE}
             if after:
                 params["after_id"] = after
-            body = self.request_json("GET", "/models", params=params)
-            for item in body.get("data") or []:
-                if isinstance(item, dict) and item.get("id"):
-                    models.append(ModelInfo(model_id=item["id"], display_name=item.get("display_name"),
-                                            capabilities=["chat"]))
-            last = body.get("last_id")
-            if not body.get("has_more") or not last or last == after:
-                return models
+            page = yield from self.request_items("/models", "data", fmt.model_info, ("has_more", "last_id"),
+                                                 params=params)
+            last = page.get("last_id")
+            if not page.get("has_more") or not last or last == after:
+                return
             after = last
 
     def chat(self, req):

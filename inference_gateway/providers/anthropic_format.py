@@ -5,10 +5,10 @@ import re
 
 from inference_gateway import errors
 from inference_gateway.errors import UpstreamFailure
-from inference_gateway.types import (Chunk, Completion, TextPart, Thought, ThoughtDelta, Tool, ToolCall,
+from inference_gateway.types import (Chunk, Completion, ModelInfo, TextPart, Thought, ThoughtDelta, Tool, ToolCall,
                                      ToolCallDelta, Usage)
 from inference_gateway.providers.common import (event_json, header, int_or_zero, parts_of, role_and_content,
-                                                stream_cut, stream_failed, unsupported)
+                                                stream_cut, stream_failed, text_field, unsupported)
 
 API_VERSION = "2023-06-01"
 # Anthropic's temperature range is 0-1 where OpenAI's and Gemini's (and so the API's) is 0-2.
@@ -215,6 +215,12 @@ def structured_name(req):
 
 
 # -- Anthropic -> neutral -------------------------------------------------------------------------
+def model_info(item):
+    """A listed model (an item of GET /models' `data`), or None for an entry without an id."""
+    model_id = text_field(item, "id")
+    return model_id and ModelInfo(model_id, text_field(item, "display_name"), ["chat"])
+
+
 def parse_usage(usage):
     """Anthropic counts cache reads and writes apart from `input_tokens`; ours include them."""
     read = int_or_zero(usage.get("cache_read_input_tokens"))

@@ -17,6 +17,7 @@ from inference_gateway.config import key_var_allowed
 from inference_gateway.providers.fast_http import send
 from inference_gateway.providers.http import (HOPS_HEADER, HttpSettings, backoff_delay, get_session, outbound_hops,
                                               parse_retry_after)
+from inference_gateway.providers.json_items import ArrayItems
 from inference_gateway.providers.sse import EventTooLarge, SSEParser, is_final
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ class Provider:
 
     # -- operations; adapters override what they support ---------------------------------------
     def list_models(self):
+        """The upstream's models (ModelInfo) one by one as its listing is read: a generator, which
+        the caller may stop early."""
         raise errors.unsupported(self.config.name, "model listing")
 
     def chat(self, req):
@@ -264,18 +267,50 @@ class Provider:
     def read_body(self, resp):
         """The reply's body, at most UPSTREAM_MAX_REPLY_BYTES (decoded) or a 502: a reply is held
         whole in memory, so its size must not be the provider's choice."""
+        length = resp.headers.get("Content-Length", "")
+        fits = length.isdigit() and int(length) <= self.settings.http.max_reply_bytes
+        if fits and "Content-Encoding" not in resp.headers:
+            return resp.content  # urllib3 reads no more than Content-Length
+        return b"".join(self.reply_pieces(resp))
+
+    def reply_pieces(self, resp):
+        """The reply's body as it is read, at most UPSTREAM_MAX_REPLY_BYTES in all (decoded) or a 502."""
         limit = self.settings.http.max_reply_bytes
         length = resp.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > limit:
             raise self._too_large(f"a reply of {int(length):,} bytes")
-        if length.isdigit() and "Content-Encoding" not in resp.headers:
-            return resp.content  # urllib3 reads no more than Content-Length
-        body = bytearray()
-        for chunk in resp.iter_content(64 * 1024):
-            body += chunk
-            if len(body) > limit:
+        read = 0
+        for piece in resp.iter_content(64 * 1024):
+            read += len(piece)
+            if read > limit:
                 raise self._too_large("a reply")
-        return bytes(body)
+            yield piece
+
+    def request_items(self, path, array, parse, scalars=(), **kwargs):
+        """GET a JSON listing and yield `parse(item)` for each item of its top-level `array` as it is
+        read (None is left out): a caller that stops early (model sync past MAX_SYNCED_MODELS) has
+        held no more than a piece of the reply, and nothing more is read. Returns {name: value} of
+        the top-level `scalars` present (paging). The same bounds and errors as request_json."""
+        resp = self.request("GET", path, **kwargs)
+        parser, clock = ArrayItems(array, parse, scalars), time.perf_counter
+        try:
+            waited = clock()
+            for piece in self.reply_pieces(resp):
+                self.upstream_seconds += clock() - waited
+                yield from parser.feed(piece)
+                waited = clock()
+            items, found = parser.close()
+            yield from items
+            return found
+        except ValueError as exc:
+            raise errors.UpstreamError(
+                f"provider '{self.config.name}' sent a reply that is not valid JSON") from exc
+        except requests.exceptions.RequestException as exc:
+            raise provider_fault(errors.UpstreamError(
+                f"the connection to provider '{self.config.name}' broke before its reply ended"),
+                "connection") from exc
+        finally:
+            resp.close()
 
     def _too_large(self, what, limit_name="UPSTREAM_MAX_REPLY_BYTES"):
         limit = (self.settings.http.max_reply_bytes if limit_name == "UPSTREAM_MAX_REPLY_BYTES"

@@ -118,6 +118,13 @@ def header(headers, name):
     return value
 
 
+def text_field(item, key):
+    """`item[key]` when `item` is an object and that is a non-empty string, else None: a listed
+    model's id or name as the provider sent it, whatever else it sent."""
+    value = item.get(key) if isinstance(item, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
 def int_or_zero(value):
     try:
         return int(value or 0)

@@ -2,7 +2,7 @@
 from dataclasses import replace
 
 from inference_gateway import errors
-from inference_gateway.types import Embeddings, Images, ModelInfo, Usage
+from inference_gateway.types import Embeddings, Images, Usage
 from inference_gateway.providers import google_format as fmt
 from inference_gateway.providers.base import Provider
 
@@ -23,22 +23,16 @@ class GoogleProvider(Provider):
         return fmt.parse_error(status, body, headers)
 
     def list_models(self):
-        models, token = [], None
+        token = None
         while True:
             params = {"pageSize": PAGE_SIZE}
             if token:
                 params["pageToken"] = token
-            body = self.request_json("GET", "/models", params=params)
-            for item in body.get("models") or []:
-                if not isinstance(item, dict) or not item.get("name"):
-                    continue
-                model_id = fmt.bare_model(item["name"])
-                models.append(ModelInfo(
-                    model_id=model_id, display_name=item.get("displayName"),
-                    capabilities=fmt.capabilities(model_id, item.get("supportedGenerationMethods") or [])))
-            next_token = body.get("nextPageToken")
+            page = yield from self.request_items("/models", "models", fmt.model_info, ("nextPageToken",),
+                                                 params=params)
+            next_token = page.get("nextPageToken")
             if not next_token or next_token == token:
-                return models
+                return
             token = next_token
 
     def _path(self, model, method):

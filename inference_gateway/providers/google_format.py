@@ -6,10 +6,10 @@ from math import gcd
 
 from inference_gateway import errors
 from inference_gateway.errors import UpstreamFailure
-from inference_gateway.types import (Chunk, Completion, Image, ImagePart, TextPart, Thought, ThoughtDelta, ToolCall,
-                                     ToolCallDelta, Usage)
+from inference_gateway.types import (Chunk, Completion, Image, ImagePart, ModelInfo, TextPart, Thought, ThoughtDelta,
+                                     ToolCall, ToolCallDelta, Usage)
 from inference_gateway.providers.common import (event_json, int_or_zero, parts_of, role_and_content, stream_cut,
-                                                stream_failed, system_texts, unsupported)
+                                                stream_failed, system_texts, text_field, unsupported)
 
 FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length"}
 FILTERED = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
@@ -400,3 +400,13 @@ def capabilities(model_id, methods):
     if "embedContent" in methods or "batchEmbedContents" in methods:
         caps.append("embed")
     return caps
+
+
+def model_info(item):
+    """A listed model (an item of GET /models' `models`, named "models/ID"), or None without a name."""
+    name = text_field(item, "name")
+    if name is None:
+        return None
+    model_id, methods = bare_model(name), item.get("supportedGenerationMethods")
+    return ModelInfo(model_id, text_field(item, "displayName"),
+                     capabilities(model_id, methods if isinstance(methods, list) else []))

@@ -40,9 +40,11 @@ class OpenAIProvider(Provider):
         return openai_capabilities(model_id)
 
     def list_models(self):
-        body = self.request_json("GET", "/models")
-        return [ModelInfo(model_id=mid, capabilities=self.capabilities(mid))
-                for mid in fmt.model_ids(body)]
+        return self.request_items("/models", "data", self._model_info)
+
+    def _model_info(self, item):
+        model_id = fmt.model_id(item)
+        return model_id and ModelInfo(model_id, capabilities=self.capabilities(model_id))
 
     def chat(self, req):
         name = self.config.name

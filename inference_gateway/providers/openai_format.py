@@ -9,7 +9,7 @@ from inference_gateway.errors import UpstreamFailure
 from inference_gateway.types import (Chunk, Completion, Embeddings, Image, ImagePart, TextPart,
                                      ToolCallDelta, Transcription, Usage)
 from inference_gateway.providers.common import (event_json, header, int_or_zero, tool_call,
-                                                role_and_content, stream_cut, stream_failed, unsupported)
+                                                role_and_content, stream_cut, stream_failed, text_field, unsupported)
 
 FINISH_REASONS = {"stop": "stop", "length": "length", "content_filter": "content_filter",
                   "tool_calls": "tool_calls", "function_call": "tool_calls"}
@@ -276,9 +276,9 @@ def parse_embeddings(body, req, *, name="openai"):
                       usage=Usage(int_or_zero(usage.get("prompt_tokens")), 0))
 
 
-def model_ids(body):
-    data = body.get("data") if isinstance(body, dict) else None
-    return [item["id"] for item in data or [] if isinstance(item, dict) and item.get("id")]
+def model_id(item):
+    """A listed model's id (an item of GET /models' `data`), or None for an entry without one."""
+    return text_field(item, "id")
 
 
 # -- images ---------------------------------------------------------------------------------------

@@ -14,6 +14,11 @@ def bare_id(model):
     return model[len("opencode/"):] if model.startswith("opencode/") else model
 
 
+def _model_info(item):
+    model_id = openai_format.model_id(item)
+    return model_id and ModelInfo(model_id, capabilities=["chat"])
+
+
 def family(model_id):
     """Which Zen endpoint serves a model: claude-* on /messages, gemini-* on the Gemini paths,
     everything else (gpt-* included, which Zen converts) on /chat/completions."""
@@ -44,8 +49,7 @@ class OpenCodeProvider(Provider):
     def list_models(self):
         # No key needed; with one, Zen leaves out the models the workspace disabled.
         key = self._optional_key()
-        body = self.request_json("GET", "/models", auth=False, headers=self.auth_headers(key))
-        return [ModelInfo(model_id=mid, capabilities=["chat"]) for mid in openai_format.model_ids(body)]
+        return self.request_items("/models", "data", _model_info, auth=False, headers=self.auth_headers(key))
 
     def _optional_key(self):
         if not self.config.env_var:

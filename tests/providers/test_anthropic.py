@@ -23,7 +23,7 @@ def test_list_models_follows_pages(claude, rsps):
     rsps.get(f"{BASE}/models", json=load("anthropic", "models_page2.json"),
              match=[matchers.query_param_matcher({"limit": "1000",
                                                   "after_id": "claude-opus-4-1-20250805"})])
-    models = claude.list_models()
+    models = list(claude.list_models())
     assert [(m.model_id, m.display_name) for m in models] == [
         ("claude-sonnet-4-5-20250929", "Claude Sonnet 4.5"),
         ("claude-opus-4-1-20250805", "Claude Opus 4.1"),

@@ -234,7 +234,7 @@ def test_invalid_key_400_keeps_googles_message(gemini, rsps):
 def test_missing_key_names_the_environment_variable(make, rsps):
     gemini = make(GoogleProvider, key=None, env_var="GEMINI_KEY_FOR_TEST")
     with pytest.raises(errors.ProviderNotConfigured, match="GEMINI_KEY_FOR_TEST"):
-        gemini.list_models()
+        list(gemini.list_models())
 
 
 def test_transcription_is_unsupported(gemini):

@@ -19,7 +19,7 @@ def zen(make):
 def test_list_models_needs_no_key(make, rsps):
     zen = make(OpenCodeProvider, key=None)
     rsps.get(f"{BASE}/models", json=load("opencode", "models.json"))
-    models = zen.list_models()
+    models = list(zen.list_models())
     assert [m.model_id for m in models] == ["claude-sonnet-4-5", "gemini-3-flash", "gpt-5",
                                             "kimi-k2.5", "big-pickle"]
     assert all(m.capabilities == ["chat"] for m in models)
@@ -28,7 +28,7 @@ def test_list_models_needs_no_key(make, rsps):
 
 def test_list_models_sends_the_key_when_there_is_one(zen, rsps):
     rsps.get(f"{BASE}/models", json=load("opencode", "models.json"))
-    zen.list_models()
+    list(zen.list_models())
     assert rsps.calls[0].request.headers["Authorization"] == "Bearer sk-test"
 
 
