@@ -142,6 +142,7 @@ def test_stamped_chunks_carry_their_send_time(up):
         chunks = [json.loads(d) for _, d, _ in sse_frames(resp) if d != "[DONE]"]
     stamps = [c["x_sent_at"] for c in chunks if "x_sent_at" in c]
     assert len(stamps) == 6 and abs(time.time() - stamps[-1]) < 2
+    assert len(up.sent_at) == 6 and up.sent_at == sorted(up.sent_at) and time.monotonic() - up.sent_at[-1] < 2
 
 
 def test_openai_models(up):

@@ -116,9 +116,11 @@ def paced(up, pieces):
 
 
 def stamped(up, payload):
-    """Add the send time to a chunk when `up.stamp` is on (for lag measurement)."""
+    """Add the send time to a chunk when `up.stamp` is on (for lag measurement), and note it in
+    `up.sent_at` (time.monotonic(), for a test in this process: the gateway drops the field)."""
     if up.stamp:
         payload["x_sent_at"] = time.time()
+        up.sent_at.append(time.monotonic())
     return payload
 
 

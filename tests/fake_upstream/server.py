@@ -304,6 +304,7 @@ class FakeUpstream:
         self.stream_chunks = list(common.DEFAULT_CHUNKS)
         self.stream_delay = 0.0
         self.stamp = False
+        self.sent_at = []
         self.page_size = 3
         self.max_upload = 25 * 1024 * 1024
         self.models = {kind: list(ids) for kind, ids in DEFAULT_MODELS.items()}
