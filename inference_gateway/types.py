@@ -65,6 +65,12 @@ class Reasoning:
     summary: Optional[str] = None
 
 
+# Reasoning's values, for every surface that reads them: the efforts (OpenAI's set, the widest;
+# each provider takes some), and the smallest thinking budget (Anthropic's minimum budget_tokens).
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+MIN_BUDGET = 1024
+
+
 @dataclass
 class ResponseFormat:
     type: str  # text | json | json_schema

@@ -11,7 +11,7 @@ import anthropic
 import openai
 import pytest
 
-from .compat_server import ANSWER, MODELS, PROMPT, anthropic_client, openai_client, run_gateway
+from .compat_server import ANSWER, FAKE_KIND, MODELS, PROMPT, anthropic_client, openai_client, run_gateway
 from .fake_upstream import SSE, Reply
 from .test_compat_responses import spec as responses_spec, sse_data
 
@@ -218,8 +218,10 @@ def test_responses_reasoning_items_round_trip_to_claude(oai, up, spec):
 
 
 def raw_events(gateway, up, spec, kind, script, body):
-    """The stream's events as sent, each checked against OpenAI's schema for its type."""
-    up.script(kind, script)
+    """The stream's events as sent, each checked against OpenAI's schema for its type (`script`:
+    the upstream's reply, None for its default)."""
+    if script is not None:
+        up.script(kind, script)
     events = sse_data(gateway, "/v1/responses", {"stream": True, **body})
     for event in events:
         spec("ResponseStreamEvent", event)
@@ -269,3 +271,102 @@ def test_gemini_signature_streamed_through_responses(gateway, up, spec):
     assert [(i["type"], i.get("encrypted_content")) for i in done["output"]] == [
         ("reasoning", "CiQBsigThought"), ("reasoning", "CiQBsigCall"), ("function_call", None)]
     assert done["output"][0]["summary"] == [{"type": "summary_text", "text": "**Planning** I need the weather."}]
+
+
+# -- reasoning text in OpenAI's format (DeepSeek, vLLM, SGLang, OpenRouter) --------------------------
+THOUGHT = "Recall the capital of France."
+# Each provider type speaking OpenAI's format, with the field name its kind of server uses.
+SHOWN = [("openai-compatible", ("reasoning_content",)), ("opencode", ("reasoning",)),
+         ("openai", ("reasoning", "reasoning_content"))]
+SHOWN_IDS = ["compatible-reasoning_content", "opencode-reasoning", "openai-both"]
+
+
+@pytest.fixture
+def shows(up):
+    """The fake's OpenAI-format replies carry THOUGHT in the given fields."""
+    def show(fields):
+        up.reasoning, up.reasoning_fields = THOUGHT, fields
+    return show
+
+
+@pytest.mark.parametrize("kind, fields", SHOWN, ids=SHOWN_IDS)
+def test_openai_format_reasoning_comes_out_of_chat_completions_once(oai, shows, kind, fields):
+    shows(fields)
+    message = oai.chat.completions.create(model=MODELS[kind], messages=PROMPT).choices[0].message
+    assert (message.content, message.model_extra["reasoning_content"]) == (ANSWER, THOUGHT)
+    assert message.model_extra["thinking_blocks"] == [{"type": "thinking", "thinking": THOUGHT, "signature": ""}]
+    chunks = list(oai.chat.completions.create(model=MODELS[kind], messages=PROMPT, stream=True))
+    deltas = [c.choices[0].delta for c in chunks if c.choices]
+    assert "".join(d.model_extra.get("reasoning_content") or "" for d in deltas) == THOUGHT
+    assert "".join(d.content or "" for d in deltas) == ANSWER
+    assert not any(d.model_extra.get("thinking_blocks") for d in deltas)  # no signature to send
+
+
+@pytest.mark.parametrize("kind, fields", SHOWN, ids=SHOWN_IDS)
+def test_openai_format_reasoning_comes_out_of_messages_as_thinking(claude, shows, kind, fields):
+    shows(fields)
+    reply = claude.messages.create(model=MODELS[kind], max_tokens=200, messages=PROMPT)
+    assert [(b.type, getattr(b, "thinking", None)) for b in reply.content] == [("thinking", THOUGHT), ("text", None)]
+    assert reply.content[0].signature == "" and reply.content[1].text == ANSWER
+    with claude.messages.stream(model=MODELS[kind], max_tokens=200, messages=PROMPT) as stream:
+        events = list(stream)
+        final = stream.get_final_message()
+    deltas = [e.delta for e in events if e.type == "content_block_delta"]
+    assert "".join(d.thinking for d in deltas if d.type == "thinking_delta") == THOUGHT
+    assert not [d for d in deltas if d.type == "signature_delta"]
+    assert [b.type for b in final.content] == ["thinking", "text"] and final.content[0].thinking == THOUGHT
+
+
+@pytest.mark.parametrize("kind, fields", SHOWN, ids=SHOWN_IDS)
+def test_openai_format_reasoning_comes_out_of_responses_as_a_summary(gateway, oai, up, spec, shows, kind, fields):
+    shows(fields)
+    raw = oai.responses.with_raw_response.create(model=MODELS[kind], input="What is the capital of France?")
+    spec("Response", raw.http_response.json())
+    reply = raw.parse()
+    assert [i.type for i in reply.output] == ["reasoning", "message"]
+    assert reply.output[0].summary[0].text == THOUGHT and reply.output[0].encrypted_content is None
+    assert reply.output_text == ANSWER
+    events = raw_events(gateway, up, spec, FAKE_KIND.get(kind, kind), None,
+                        {"model": MODELS[kind], "input": "What is the capital of France?"})
+    assert "".join(e["delta"] for e in events if e["type"] == "response.reasoning_summary_text.delta") == THOUGHT
+    done = events[-1]["response"]
+    assert [i["type"] for i in done["output"]] == ["reasoning", "message"]
+    assert done["output"][0]["summary"] == [{"type": "summary_text", "text": THOUGHT}]
+
+
+def assistant_sent(up, kind):
+    """The assistant turn the upstream received on the last call."""
+    return next(m for m in up.of_kind(FAKE_KIND.get(kind, kind))[-1].json["messages"] if m["role"] == "assistant")
+
+
+def test_unsigned_reasoning_sent_back_is_not_passed_upstream_on_any_surface(oai, claude, up, shows):
+    """A tool round trip with a reasoning model on a compatible server, through each surface: the
+    thoughts come back in each surface's shape and are accepted back, but have no signature to pass on."""
+    up.rich = True
+    shows(("reasoning_content",))
+    model = MODELS["openai-compatible"]
+    tools = [{"type": "function", "function": WEATHER}]
+    first = oai.chat.completions.create(model=model, messages=PROMPT, tools=tools).choices[0].message
+    assert first.model_extra["reasoning_content"] == THOUGHT
+    second = oai.chat.completions.create(model=model, tools=tools, messages=[
+        *PROMPT, first, {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "Sunny"}])
+    assert second.choices[0].message.content == "The tool said: Sunny"
+    sent = assistant_sent(up, "openai-compatible")
+    assert "reasoning_content" not in sent and "reasoning" not in sent and sent["tool_calls"]
+
+    reply = claude.messages.create(model=model, max_tokens=200, messages=PROMPT, tools=CLAUDE_TOOLS)
+    assert [b.type for b in reply.content] == ["thinking", "tool_use"]
+    claude.messages.create(model=model, max_tokens=200, tools=CLAUDE_TOOLS, messages=[
+        *PROMPT, {"role": "assistant", "content": reply.content},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": reply.content[1].id, "content": "Sunny"}]}])
+    sent = assistant_sent(up, "openai-compatible")
+    assert sent["content"] is None and "reasoning_content" not in sent and len(sent["tool_calls"]) == 1
+
+    tools = [{"type": "function", **WEATHER}]
+    out = oai.responses.create(model=model, input="Weather in Paris?", tools=tools, store=False).output
+    assert [i.type for i in out] == ["reasoning", "function_call"]
+    oai.responses.create(model=model, tools=tools, store=False, input=[
+        {"role": "user", "content": "Weather in Paris?"}, *out,
+        {"type": "function_call_output", "call_id": out[-1].call_id, "output": "Sunny"}])
+    sent = assistant_sent(up, "openai-compatible")
+    assert "reasoning_content" not in sent and sent["tool_calls"][0]["function"]["name"] == "get_weather"

@@ -122,6 +122,28 @@ def test_openai_stream_without_usage(up):
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
 
 
+@pytest.mark.parametrize("fields", [("reasoning_content",), ("reasoning",), ("reasoning", "reasoning_content")])
+def test_compat_shows_reasoning_in_the_fields_asked_for_sync_and_stream(up, fields):
+    up.reasoning, up.reasoning_fields = "Paris is the capital.", fields
+    message = post(up, "compat", "/chat/completions", json={"model": "llama3", "messages": ASK}).json()[
+        "choices"][0]["message"]
+    assert {name: message.get(name) for name in fields} == {name: up.reasoning for name in fields}
+    assert message["content"] == PARIS
+    with post(up, "compat", "/chat/completions", stream=True,
+              json={"model": "llama3", "messages": ASK, "stream": True}) as resp:
+        deltas = [json.loads(data)["choices"][0]["delta"] for _, data, _ in sse_frames(resp) if data != "[DONE]"]
+    for name in fields:
+        assert "".join(d.get(name) or "" for d in deltas) == up.reasoning
+    thinking = [i for i, d in enumerate(deltas) if d.get(fields[0])]
+    assert thinking and max(thinking) < min(i for i, d in enumerate(deltas) if d.get("content"))
+
+
+def test_openai_shows_no_reasoning_unless_asked(up):
+    message = post(up, "openai", "/chat/completions", OPENAI, json={"model": "gpt-4o", "messages": ASK}).json()[
+        "choices"][0]["message"]
+    assert "reasoning_content" not in message and "reasoning" not in message
+
+
 def test_openai_stream_usage_and_timing(up):
     up.stream_delay = 0.1
     with post(up, "openai", "/chat/completions", OPENAI, stream=True, json={

@@ -8,12 +8,10 @@ call's signature goes out as a thought with no text right before the call, and s
 right before a call comes back as that call's signature. Anthropic's own thinking blocks with no
 text (display "omitted") take the same way there and back, unchanged."""
 from inference_gateway.compat.wire import bad, unsupported
-from inference_gateway.types import Reasoning, Thought
+from inference_gateway.types import EFFORTS, MIN_BUDGET, Reasoning, Thought
 
-EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 SUMMARIES = ("auto", "concise", "detailed")
 DISPLAYS = {"summarized": "auto", "omitted": "omitted"}
-MIN_BUDGET = 1024  # Anthropic's minimum budget_tokens
 
 
 def effort(value, where):

@@ -6,8 +6,8 @@ import re
 
 from inference_gateway import errors
 from inference_gateway.errors import UpstreamFailure
-from inference_gateway.types import (Chunk, Completion, Embeddings, Image, ImagePart, TextPart,
-                                     ToolCallDelta, Transcription, Usage)
+from inference_gateway.types import (Chunk, Completion, Embeddings, Image, ImagePart, TextPart, Thought,
+                                     ThoughtDelta, ToolCallDelta, Transcription, Usage)
 from inference_gateway.providers.common import (event_json, header, int_or_zero, tool_call,
                                                 role_and_content, stream_cut, stream_failed, text_field, unsupported)
 
@@ -68,10 +68,6 @@ def google_signature(call):
     return signature if isinstance(signature, str) and signature else None
 
 
-# OpenAI's reasoning_effort values (the Responses API's reasoning.effort takes the same).
-EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
-
-
 def reasoning_payload(payload, req, name):
     """`reasoning_effort` and nothing else: chat completions has no thinking budget, no switch and
     no way to show the reasoning, so those are refused rather than dropped (`top_k` too)."""
@@ -84,8 +80,8 @@ def reasoning_payload(payload, req, name):
         raise unsupported(name, "a thinking budget (thinking.budget_tokens / type enabled or adaptive): "
                                 "OpenAI's reasoning models take reasoning_effort")
     if reasoning.summary not in (None, "auto", "omitted"):
-        raise unsupported(name, f"reasoning summaries ('{reasoning.summary}'): chat completions return "
-                                "no reasoning text")
+        raise unsupported(name, f"reasoning summaries ('{reasoning.summary}'): chat completions have no "
+                                "setting for them (a server that shows its reasoning does so unasked)")
     effort = "none" if reasoning.mode == "disabled" and reasoning.effort is None else reasoning.effort
     if effort is not None:
         payload["reasoning_effort"] = effort
@@ -179,9 +175,21 @@ def parse_chat(body, model, *, name="openai"):
     choice = choices[0]
     message = choice.get("message") or {}
     content = message.get("content") or message.get("refusal") or ""
+    thinking = reasoning_text(message)
     return Completion(content=content, model=model, usage=parse_usage(body.get("usage")),
                       finish_reason=finish_reason(choice.get("finish_reason")),
-                      tool_calls=parse_tool_calls(message.get("tool_calls")))
+                      tool_calls=parse_tool_calls(message.get("tool_calls")),
+                      thoughts=[Thought(thinking)] if thinking else ())
+
+
+def reasoning_text(message):
+    """The model's reasoning in a message or a streamed delta, which OpenAI's format has no field for:
+    DeepSeek's (and older vLLM's) `reasoning_content`, or the `reasoning` of OpenRouter, Ollama and
+    newer vLLM. A server in between names sends both with the same text: one is read."""
+    text = message.get("reasoning_content")
+    if not text or type(text) is not str:
+        text = message.get("reasoning")
+    return text if text and type(text) is str else ""
 
 
 def tool_call_deltas(delta):
@@ -216,7 +224,7 @@ def iter_chunks(events, *, name="openai", require_done=True):
             raise stream_failed(name, parse_error(200, payload, {}))
         if payload.get("type") == "ping":
             continue
-        text, reason, calls = "", None, ()
+        text, reason, calls, thoughts = "", None, (), ()
         for choice in payload.get("choices") or []:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
@@ -224,12 +232,16 @@ def iter_chunks(events, *, name="openai", require_done=True):
             text = delta.get("content") or ""
             if delta.get("tool_calls"):
                 calls = tool_call_deltas(delta)
+            thinking = reasoning_text(delta)
+            if thinking:
+                # The format has one unsigned reasoning text per reply: one thought, index 0.
+                thoughts = (ThoughtDelta(0, thinking),)
             reason = finish_reason(choice.get("finish_reason"))
         usage = payload.get("usage")
         usage = parse_usage(usage) if isinstance(usage, dict) else None
         finished = finished or reason is not None
-        if text or reason or usage or calls:
-            yield Chunk(text=text, usage=usage, finish_reason=reason, tool_calls=calls)
+        if text or reason or usage or calls or thoughts:
+            yield Chunk(text=text, usage=usage, finish_reason=reason, tool_calls=calls, thoughts=thoughts)
     if require_done or not finished:
         raise stream_cut(name, "no [DONE]")
 

@@ -18,6 +18,14 @@ IMAGE_TOKENS = {"low": 272, "medium": 1056, "high": 4160, "auto": 1056}
 # The token details this wire format reports (tests/fake_upstream/rich.py).
 REPORTED = ("cache_read", "reasoning")
 
+
+def shown_reasoning(up, text):
+    """A message's or delta's reasoning as the server played names it (`up.reasoning_fields`:
+    DeepSeek's `reasoning_content`, OpenRouter's `reasoning`, or both as vLLM sent them for a while).
+    OpenAI's own format has no such field: nothing unless `up.reasoning` is set."""
+    return {name: text for name in up.reasoning_fields} if up.reasoning else {}
+
+
 def error(status, message, type="invalid_request_error", param=None, code=None, headers=None):
     return Reply(status, json={"error": {"message": message, "type": type, "param": param, "code": code}},
                  headers=headers)
@@ -125,7 +133,8 @@ def chat(up, req, opencode=False):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         return SSE(_chunks(up, ident, model, turn, finish, usage if include_usage else None, opencode))
     reply = {"id": ident, "object": "chat.completion", "created": int(time.time()), "model": model,
-             "choices": [{"index": 0, "message": {"role": "assistant", "content": turn.content, "refusal": None},
+             "choices": [{"index": 0, "message": {"role": "assistant", "content": turn.content, "refusal": None,
+                                                  **shown_reasoning(up, up.reasoning)},
                           "logprobs": None, "finish_reason": finish}],
              "usage": usage, "system_fingerprint": "fp_fake"}
     if opencode:
@@ -180,9 +189,9 @@ def tool_calls_reply(up, body, ident, model, calls, usage, opencode):
     arguments = [json.dumps(args) for _, _, args in calls]
     rich.record_usage(up, usage["prompt_tokens"], usage["completion_tokens"], REPORTED)
     if not body.get("stream"):
-        message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": [
-            {"id": cid, "type": "function", "function": {"name": name, "arguments": text}}
-            for (cid, name, _), text in zip(calls, arguments)]}
+        message = {"role": "assistant", "content": None, "refusal": None, **shown_reasoning(up, up.reasoning),
+                   "tool_calls": [{"id": cid, "type": "function", "function": {"name": name, "arguments": text}}
+                                  for (cid, name, _), text in zip(calls, arguments)]}
         reply = {"id": ident, "object": "chat.completion", "created": int(time.time()), "model": model,
                  "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "tool_calls"}],
                  "usage": usage}
@@ -197,6 +206,7 @@ def tool_calls_reply(up, body, ident, model, calls, usage, opencode):
 
     def events():
         yield chunk({"role": "assistant", "content": None})
+        yield from reasoning_chunks(up, chunk)
         for index, ((cid, name, _), text) in enumerate(zip(calls, arguments)):
             yield chunk({"tool_calls": [{"index": index, "id": cid, "type": "function",
                                          "function": {"name": name, "arguments": ""}}]})
@@ -207,6 +217,12 @@ def tool_calls_reply(up, body, ident, model, calls, usage, opencode):
             yield {**base, "choices": [], "usage": usage}
         yield "[DONE]"
     return SSE(events())
+
+
+def reasoning_chunks(up, chunk):
+    """The reasoning streamed word by word before the answer, with a null content as DeepSeek sends it."""
+    for piece in rich.words_of(up.reasoning) if up.reasoning else ():
+        yield chunk({"content": None, **shown_reasoning(up, piece)})
 
 
 def _chunks(up, ident, model, turn, finish, usage, opencode):
@@ -220,6 +236,7 @@ def _chunks(up, ident, model, turn, finish, usage, opencode):
         return out
 
     yield chunk({"role": "assistant", "content": "", "refusal": None})
+    yield from reasoning_chunks(up, chunk)
     for _, piece in paced(up, turn.pieces):
         yield stamped(up, chunk({"content": piece}))
     yield chunk({}, finish)

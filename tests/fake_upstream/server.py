@@ -316,6 +316,9 @@ class FakeUpstream:
         self.usage_details = None
         self.call_count = 0
         self.signatures = set()
+        # Reasoning text the OpenAI format shows (tests/fake_upstream/openai.py), off by default.
+        self.reasoning = None
+        self.reasoning_fields = ("reasoning_content",)
 
     def script(self, kind, *replies, path=None):
         """The next requests of `kind` (whose path contains `path`) get these replies, in order.

@@ -67,6 +67,51 @@ def test_gemini_signatures_through_an_openai_compatible_server_go_both_ways():
     assert "extra_content" not in plain["messages"][1]["tool_calls"][0]
 
 
+def test_deepseeks_reasoning_content_is_one_unsigned_thought_beside_the_answer():
+    reply = openai_format.parse_chat(load("openai_compatible", "chat_reasoning_content.json"), "deepseek-reasoner")
+    assert reply.content == "9.11 is smaller than 9.8."
+    assert reply.thoughts == [Thought("Compare the tenths: 1 is less than 8, so 9.11 < 9.8.")]
+    assert reply.usage.reasoning_tokens == 52
+
+
+def test_deepseeks_streamed_reasoning_content_comes_before_the_text_as_pieces_of_one_thought():
+    chunks = list(openai_format.iter_chunks(events(load("openai_compatible", "stream_reasoning_content.sse"))))
+    pieces = [t for c in chunks for t in c.thoughts]
+    assert pieces == [ThoughtDelta(0, "Compare"), ThoughtDelta(0, " the tenths:"), ThoughtDelta(0, " 1 < 8.")]
+    assert "".join(c.text for c in chunks) == "9.11 is smaller."
+    assert all(not c.text for c in chunks[:3]) and chunks[-1].usage.reasoning_tokens == 30
+
+
+def message_with(**fields):
+    return {"choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": "Paris.", **fields}}]}
+
+
+def delta_chunk(**fields):
+    return f"data: {json.dumps({'choices': [{'index': 0, 'delta': fields}]})}\n\n"
+
+
+@pytest.mark.parametrize("fields, expected", [
+    ({"reasoning": "Recall capitals."}, "Recall capitals."),  # OpenRouter, Ollama, vLLM 0.11+
+    ({"reasoning": "Recall capitals.", "reasoning_content": "Recall capitals."}, "Recall capitals."),  # both: once
+    ({"reasoning_content": None, "reasoning": "Recall capitals."}, "Recall capitals."),
+    ({"reasoning_content": "", "reasoning": None}, None),
+    ({"reasoning": {"effort": "high"}}, None),  # not text: not reasoning to show
+])
+def test_reasoning_under_either_name_is_read_once(fields, expected):
+    thoughts = openai_format.parse_chat(message_with(**fields), "m").thoughts
+    assert list(thoughts) == ([Thought(expected)] if expected else [])
+    stream = "".join(delta_chunk(**fields) for _ in range(2)) + delta_chunk(content="Paris.") + "data: [DONE]\n\n"
+    pieces = [t.text for c in openai_format.iter_chunks(events(stream.encode())) for t in c.thoughts]
+    assert pieces == ([expected] * 2 if expected else [])
+
+
+def test_an_unsigned_thought_sent_back_is_not_passed_to_an_openai_format_upstream():
+    sent = openai_format.chat_payload(request("deepseek-reasoner", messages=ASK + [
+        Message("assistant", "Paris.", thoughts=[Thought("Recall capitals.")]), Message("user", "And Spain?")]))
+    assert sent["messages"][1] == {"role": "assistant", "content": "Paris."}
+
+
 # -- Anthropic ------------------------------------------------------------------------------------
 def anthropic_payload(**kwargs):
     return anthropic_format.messages_payload(request(kwargs.pop("model", "claude-sonnet-4-5"), **kwargs), 8192)
