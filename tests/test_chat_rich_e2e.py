@@ -1,13 +1,16 @@
 """Rich chat end to end: real gunicorn, real sockets, the fake upstream answering in each provider's
 own wire format (tests/fake_upstream/rich.py). For every provider type and route: a two-turn tool
 round trip over /chat, /chat/stream and the WebSocket; an image part; a JSON schema answer; cached
-and reasoning tokens in the answer, in the row and summed by /usage."""
+and reasoning tokens in the answer, in the row and summed by /usage; reasoning settings and the
+thoughts shown, there and back."""
 import json
+import pathlib
 
 import pytest
 import requests
 import websocket
 
+from .fake_upstream import SSE
 from .live import P, Gunicorn, receive_until_end, usage_of
 
 # (provider name registered below, type, fake upstream kind): one of each type.
@@ -22,6 +25,7 @@ WEATHER = {"name": "get_weather", "description": "Current weather in a city",
            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}, "population": {"type": "integer"}},
           "required": ["city", "population"], "additionalProperties": False}
+FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "providers"
 PNG_1PX = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYPj/HwADAgH/kU2jmQAAAABJRU5ErkJggg==")
 
 
@@ -55,13 +59,8 @@ def chat(server, body):
     return resp.status_code, resp.json()
 
 
-def answer_of(server, body, mode):
-    """(content, toolCalls, finishReason, usage, the tool_call_delta events) of one chat in `mode`."""
-    if mode == "chat":
-        status, reply = chat(server, body)
-        assert status == 200, reply
-        data = reply["data"]
-        return data["content"], data["toolCalls"], data["finishReason"], data["usage"], []
+def events_of(server, body, mode):
+    """The events of one streamed chat over SSE (`stream`) or the WebSocket (`ws`), up to message_stop."""
     if mode == "stream":
         with requests.post(server.url + P + "/chat/stream", json=body, stream=True, timeout=15) as resp:
             assert resp.status_code == 200, resp.text
@@ -74,8 +73,19 @@ def answer_of(server, body, mode):
             events = receive_until_end(ws)
         finally:
             ws.close()
+    assert events[-1]["type"] == "message_stop", events[-1]
+    return events
+
+
+def answer_of(server, body, mode):
+    """(content, toolCalls, finishReason, usage, the tool_call_delta events) of one chat in `mode`."""
+    if mode == "chat":
+        status, reply = chat(server, body)
+        assert status == 200, reply
+        data = reply["data"]
+        return data["content"], data["toolCalls"], data["finishReason"], data["usage"], []
+    events = events_of(server, body, mode)
     stop = events[-1]
-    assert stop["type"] == "message_stop", stop
     text = "".join(e["delta"]["text"] for e in events if e["type"] == "content_block_delta")
     return text, stop["toolCalls"], stop["finishReason"], stop["usage"], \
         [e for e in events if e["type"] == "tool_call_delta"]
@@ -173,3 +183,46 @@ def test_a_gemini_call_sent_back_without_its_signature_is_refused_upstream(gatew
     status, reply = chat(gateway, {**ask, "messages": ask["messages"] + [
         {"role": "assistant", "toolCalls": [call]}, {"role": "tool", "toolCallId": call["id"], "content": "x"}]})
     assert status == 400 and "thought_signature" in reply["error"]["message"]
+
+
+@pytest.mark.parametrize("mode", ["chat", "stream", "ws"])
+@pytest.mark.parametrize("model", ["openai/gpt-4o", "opencode/kimi-k2", "local/llama3"])
+def test_reasoning_text_of_openai_format_servers_in_a_two_turn_tool_round_trip(gateway, up, model, mode):
+    """DeepSeek-style reasoning_content comes back as the reply's reasoning (and the thinking_delta
+    events), and is accepted back in the assistant message without reaching the upstream again."""
+    up.reasoning = "I should call get_weather."
+    ask = {"model": model, "tools": [WEATHER], "reasoning": {"effort": "low"},
+           "messages": [{"role": "user", "content": "Weather in Paris?"}]}
+    if mode == "chat":
+        status, reply = chat(gateway, ask)
+        assert status == 200, reply
+        first = reply["data"]
+    else:
+        events = events_of(gateway, ask, mode)
+        assert "".join(e["text"] for e in events if e["type"] == "thinking_delta") == up.reasoning
+        first = events[-1]
+    assert up.requests[-1].json["reasoning_effort"] == "low"
+    assert (first["reasoning"], first["thoughts"]) == (up.reasoning, [{"text": up.reasoning}])
+    [call] = first["toolCalls"]
+    content, calls, finish, _, _ = answer_of(gateway, {**ask, "messages": ask["messages"] + [
+        {"role": "assistant", "content": "", "toolCalls": [call], "thoughts": first["thoughts"]},
+        {"role": "tool", "toolCallId": call["id"], "content": "18 degrees and sunny"}]}, mode)
+    assert (content, calls, finish) == ("The tool said: 18 degrees and sunny", [], "stop")
+    turn = up.requests[-1].json["messages"][1]
+    assert turn["role"] == "assistant" and "reasoning_content" not in turn and "reasoning" not in turn
+
+
+def test_claude_thinking_streamed_then_sent_back_with_its_signature(gateway, up):
+    up.script("anthropic", SSE([(FIXTURES / "anthropic" / "stream_thinking.sse").read_bytes()], raw=True))
+    ask = {"model": "anthropic/claude-sonnet-4-20250514", "reasoning": {"budgetTokens": 2048},
+           "messages": [{"role": "user", "content": "Six times seven?"}]}
+    stop = events_of(gateway, ask, "stream")[-1]
+    assert stop["thoughts"] == [{"text": "Let me think.", "signature": "EqQBCgIYAhIM"}]
+    status, reply = chat(gateway, {**ask, "messages": ask["messages"] + [
+        {"role": "assistant", "content": "42", "thoughts": stop["thoughts"]},
+        {"role": "user", "content": "And times eight?"}]})
+    assert status == 200, reply
+    sent = up.requests[-1].json
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    assert sent["messages"][1]["content"] == [
+        {"type": "thinking", "thinking": "Let me think.", "signature": "EqQBCgIYAhIM"}, {"type": "text", "text": "42"}]

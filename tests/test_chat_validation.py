@@ -24,6 +24,8 @@ VALUES = {
     "topP": [0, 0.5, 1, 1.5, None, False, "1"],
     "stop": ["END", ["a", "b"], ["a"] * 4, ["a"] * 5, [], None, ["a", 1], 7, [None]],
     "system": ["Be brief.", "", None, 12, ["x"]],
+    "reasoning": [{"effort": "high"}, None, {}, {"budgetTokens": 2048, "summary": "auto"}, {"effort": "extreme"},
+                  "high", {"mode": "enabled"}],
     "unknown": ["x"],
 }
 
@@ -81,6 +83,9 @@ def test_ordinary_chat_bodies_take_the_fast_path(body):
     {"model": "gpt-4o", "messages": MESSAGES, "maxTokens": True},
     {"model": "gpt-4o", "messages": MESSAGES, "seed": 1},
     ["not", "an", "object"],
+    {"model": "gpt-4o", "messages": MESSAGES, "reasoning": {"effort": "high"}},
+    {"model": "gpt-4o", "messages": MESSAGES, "reasoning": {"effort": "extreme"}},
+    {"model": "gpt-4o", "messages": [{"role": "assistant", "content": "x", "thoughts": [{"text": "t"}]}]},
 ])
 def test_bodies_off_the_fast_path_get_the_schemas_own_errors(body):
     expected = load_or_error(body)

@@ -2,7 +2,7 @@
 from flask import Blueprint, Response
 
 from inference_gateway.gateway.chat import (
-    chat_request, complete, open_stream as open_chat_stream, tool_call_dict)
+    chat_request, complete, open_stream as open_chat_stream, reasoning_fields, tool_call_dict)
 from inference_gateway.web.envelope import encode_json, ok
 from inference_gateway.web.openapi import UPSTREAM_ERRORS, describe
 from inference_gateway.api.replies import ChatReply
@@ -17,8 +17,9 @@ STREAM_EVENTS = (
     "One `data: {json}` line per event: `message_start` {requestId, model, provider}, then "
     "`content_block_delta` {delta: {text}} per text delta and `tool_call_delta` {index, id?, name?, "
     "arguments: <partial JSON text>} per piece of a tool call, `thinking_delta` {index, text, signature?, "
-    "redacted?} per piece of the model's reasoning when the provider shows it, then `message_stop` {usage, finishReason, "
-    "toolCalls}; a failure after the first event is a final `error` {error: {code, message}} event instead.")
+    "redacted?} per piece of the model's reasoning when the provider shows it, then `message_stop` "
+    "{usage, finishReason, toolCalls, reasoning?, thoughts?} (reasoning and thoughts as /chat answers them); "
+    "a failure after the first event is a final `error` {error: {code, message}} event instead.")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 # Events go out in the envelope's compact encoding (one encoder per process).
 encode_event = encode_json
@@ -33,7 +34,7 @@ def chat():
         data = load_chat(body)
         provider, model, adapter = open_adapter(record, data.get("model"), data.get("provider_id"), data)
         completion = complete(record, adapter, chat_request(data, model))
-        return ok(keep_response(record, {
+        reply = {
             "content": completion.content,
             "model": completion.model or model,
             "usage": record.usage_dict(),
@@ -41,7 +42,10 @@ def chat():
             "toolCalls": [tool_call_dict(call) for call in completion.tool_calls],
             "provider": provider.name,
             "requestId": record.public_id,
-        }))
+        }
+        if completion.thoughts:
+            reply.update(reasoning_fields(completion.thoughts))
+        return ok(keep_response(record, reply))
 
 
 def open_stream(record, body):

@@ -16,7 +16,7 @@ _NULLABLE = frozenset(field.data_key or name for name, field in chat_schema.fiel
 # The fast path takes plain text turns only; tool turns and the rich fields go through ChatSchema.
 _ROLES = frozenset(("system", "user", "assistant"))
 _MESSAGE_KEYS = frozenset(("role", "content"))
-_RICH_KEYS = frozenset(("tools", "toolChoice", "responseFormat"))
+_RICH_KEYS = frozenset(("tools", "toolChoice", "responseFormat", "reasoning"))
 
 
 def plain_chat(body):

@@ -108,12 +108,21 @@ class ToolCallReply(Reply):
                                                           "object (arguments is then {})"})
 
 
+class ThoughtReply(Reply):
+    text = text()
+    signature = fields.String(metadata={"description": "opaque; send it back unchanged on the next turn"})
+    redacted = fields.String(metadata={"description": "Anthropic's redacted thinking; send it back unchanged"})
+
+
 class ChatReply(Reply):
     content = maybe()
     model = maybe()
     usage = fields.Nested(TokensReply, required=True)
     finishReason = maybe()
     toolCalls = fields.List(fields.Nested(ToolCallReply), required=True)
+    reasoning = fields.String(metadata={"description": "the reasoning the provider showed, when it showed any"})
+    thoughts = fields.List(fields.Nested(ThoughtReply), metadata={
+        "description": "with reasoning: its pieces with their signatures, for an assistant message's thoughts"})
     provider = text()
     requestId = text()
 

@@ -7,6 +7,7 @@ from marshmallow import ValidationError, fields, pre_load, validate, validates_s
 from inference_gateway.gateway import model_sync
 from inference_gateway.gateway.routing import RETRY_KINDS, STRATEGIES as ROUTE_STRATEGIES
 from inference_gateway.providers import PROVIDER_TYPES, TYPE_ALIASES
+from inference_gateway.types import EFFORTS, MIN_BUDGET
 from inference_gateway.web.strict import StrictSchema
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -190,22 +191,42 @@ class ToolCallSchema(StrictSchema):
     signature = fields.String(allow_none=True)
 
 
+class ThoughtSchema(StrictSchema):
+    """A piece of the model's reasoning as a reply gave it, sent back unchanged on the next turn."""
+
+    error_messages = {"type": "must be an object: {text, signature?} or {redacted}, as the reply gave it"}
+    text = fields.String()
+    signature = fields.String(allow_none=True, metadata={"description": "opaque: as received"})
+    redacted = fields.String(metadata={"description": "Anthropic's redacted thinking, as received"})
+
+    @validates_schema
+    def _redacted_alone(self, data, **kwargs):
+        if "redacted" in data and (data.get("text") or data.get("signature")):
+            raise ValidationError("a redacted thought carries its data alone, with no text or signature",
+                                  "redacted")
+
+
 class MessageSchema(StrictSchema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES, error="must be one of: {choices}"))
     content = Content()
     tool_calls = fields.List(fields.Nested(ToolCallSchema), data_key="toolCalls")
     tool_call_id = fields.String(data_key="toolCallId", validate=validate.Length(min=1, max=256))
+    thoughts = fields.List(fields.Nested(ThoughtSchema), metadata={
+        "description": "an assistant message's thoughts as the reply gave them (the signed ones go back "
+                       "upstream: Anthropic and Gemini need them beside tool calls)"})
 
     @validates_schema
     def _per_role(self, data, **kwargs):
         role = data.get("role")
         if data.get("tool_calls") and role != "assistant":
             raise ValidationError("only an assistant message carries tool calls", "toolCalls")
+        if "thoughts" in data and role != "assistant":
+            raise ValidationError("only an assistant message carries thoughts", "thoughts")
         if role == "tool" and "tool_call_id" not in data:
             raise ValidationError("is required in a tool message: the id of the call it answers", "toolCallId")
         if role != "tool" and "tool_call_id" in data:
             raise ValidationError("belongs to tool messages only", "toolCallId")
-        if "content" not in data and not (role == "assistant" and data.get("tool_calls")):
+        if "content" not in data and not (role == "assistant" and (data.get("tool_calls") or data.get("thoughts"))):
             raise ValidationError("Missing data for required field.", "content")
         content = data.get("content")
         if role in ("system", "assistant") and isinstance(content, list) and any(
@@ -264,6 +285,34 @@ class ResponseFormatSchema(StrictSchema):
                     raise ValidationError("goes with type json_schema only", name)
 
 
+REASONING_MODES = ("enabled", "adaptive", "disabled")
+SUMMARIES = ("auto", "concise", "detailed", "omitted")
+
+
+class ReasoningSchema(StrictSchema):
+    """How much the model thinks and which thoughts it shows (README "Reasoning"): each provider
+    takes them as its own setting; one it has no setting for is a 400 UNSUPPORTED."""
+
+    error_messages = {"type": "must be an object: {effort?, mode?, budgetTokens?, summary?}"}
+    effort = fields.String(validate=validate.OneOf(EFFORTS, error="must be one of: {choices}"))
+    mode = fields.String(validate=validate.OneOf(REASONING_MODES, error="must be one of: {choices}"),
+                         metadata={"description": "enabled (with budgetTokens, which implies it), adaptive "
+                                                  "(the model decides) or disabled"})
+    budget_tokens = fields.Integer(data_key="budgetTokens", strict=True, validate=validate.Range(
+        min=MIN_BUDGET, max=MAX_TOKENS_MAX, error="must be an integer from {min} to {max}"))
+    summary = fields.String(validate=validate.OneOf(SUMMARIES, error="must be one of: {choices}"),
+                            metadata={"description": "show the thoughts (auto, concise, detailed), or omitted: "
+                                                     "their signatures only"})
+
+    @validates_schema
+    def _budget_and_mode(self, data, **kwargs):
+        mode = data.get("mode")
+        if mode == "enabled" and "budget_tokens" not in data:
+            raise ValidationError("is required with mode enabled", "budgetTokens")
+        if mode in ("adaptive", "disabled") and "budget_tokens" in data:
+            raise ValidationError(f"goes with mode enabled, not {mode}", "budgetTokens")
+
+
 class ChatSchema(StrictSchema):
     model = fields.String(validate=validate.Length(min=1, max=MODEL_MAX),
                           metadata={"examples": ["gpt-4o", "claude-sonnet-4-20250514", "gemini-2.0-flash"]})
@@ -281,6 +330,7 @@ class ChatSchema(StrictSchema):
         max=MAX_TOOLS, error=f"must have at most {MAX_TOOLS} tools"))
     tool_choice = ToolChoice(data_key="toolChoice", allow_none=True)
     response_format = fields.Nested(ResponseFormatSchema, data_key="responseFormat", allow_none=True)
+    reasoning = fields.Nested(ReasoningSchema, allow_none=True)
 
     @validates_schema
     def _tools_and_results(self, data, **kwargs):

@@ -7,14 +7,15 @@ from inference_gateway.gateway.estimate import estimate_input_tokens
 from inference_gateway.providers.common import ToolCallBuffer
 from inference_gateway.store import request_log, stream_rows
 from inference_gateway.store.request_log import CANCELLED
-from inference_gateway.types import ChatRequest, ImagePart, Message, ResponseFormat, TextPart, Tool, ToolCall
+from inference_gateway.types import (ChatRequest, ImagePart, Message, Reasoning, ResponseFormat, TextPart, Thought,
+                                     Tool, ToolCall)
 
 log = logging.getLogger(__name__)
 
 
 def chat_request(data, model):
     """Our neutral ChatRequest from a validated /chat body."""
-    tools, response_format = data.get("tools"), data.get("response_format")
+    tools, response_format, reasoning = data.get("tools"), data.get("response_format"), data.get("reasoning")
     return ChatRequest(
         model=model,
         messages=[Message(m["role"], m["content"]) if len(m) == 2 and type(m.get("content")) is str
@@ -29,6 +30,7 @@ def chat_request(data, model):
                     t.get("description")) for t in tools] if tools else None,
         tool_choice=data.get("tool_choice"),
         response_format=ResponseFormat(**response_format) if response_format else None,
+        reasoning=Reasoning(**reasoning) if reasoning else None,
     )
 
 
@@ -40,7 +42,8 @@ def rich_message(m):
                    else ImagePart(p.get("url"), p.get("data"), p.get("mime_type")) for p in content]
     calls = [ToolCall(c["id"], c["name"], c["arguments"], c.get("signature"))
              for c in m.get("tool_calls") or ()]
-    return Message(m["role"], content, calls, m.get("tool_call_id"))
+    thoughts = [Thought(t.get("text", ""), t.get("signature"), t.get("redacted")) for t in m.get("thoughts") or ()]
+    return Message(m["role"], content, calls, m.get("tool_call_id"), thoughts)
 
 
 def tool_call_dict(call):
@@ -51,6 +54,45 @@ def tool_call_dict(call):
     if call.raw_arguments is not None:
         out["rawArguments"] = call.raw_arguments
     return out
+
+
+def thought_dict(thought):
+    """A Thought (or a ThoughtDelta's fields) as the API shows it, and takes it back in an assistant
+    message."""
+    out = {"text": thought.text}
+    if thought.signature:
+        out["signature"] = thought.signature
+    if thought.redacted is not None:
+        out["redacted"] = thought.redacted
+    return out
+
+
+def reasoning_fields(thoughts):
+    """What a reply adds when the provider showed its reasoning: the text, and the thoughts to send back."""
+    return {"reasoning": "".join(t.text for t in thoughts), "thoughts": [thought_dict(t) for t in thoughts]}
+
+
+class ThoughtBuffer:
+    """Streamed ThoughtDeltas assembled into Thoughts, by index."""
+
+    def __init__(self):
+        self.pieces = {}  # index -> (list of text pieces, Thought without its text yet)
+
+    def add(self, delta):
+        texts, thought = self.pieces.setdefault(delta.index, ([], Thought()))
+        texts.append(delta.text)
+        if delta.signature:
+            thought.signature = delta.signature
+        if delta.redacted is not None:
+            thought.redacted = delta.redacted
+
+    def result(self):
+        thoughts = []
+        for index in sorted(self.pieces):
+            texts, thought = self.pieces[index]
+            thought.text = "".join(texts)
+            thoughts.append(thought)
+        return thoughts
 
 
 def tool_call_event(delta):
@@ -68,12 +110,7 @@ def tool_call_event(delta):
 
 def thought_event(delta):
     """A streamed piece of the model's reasoning: its text, then its signature (or redacted data)."""
-    event = {"type": "thinking_delta", "index": delta.index, "text": delta.text}
-    if delta.signature:
-        event["signature"] = delta.signature
-    if delta.redacted is not None:
-        event["redacted"] = delta.redacted
-    return event
+    return {"type": "thinking_delta", "index": delta.index, **thought_dict(delta)}
 
 
 def complete(record, adapter, req):
@@ -113,6 +150,7 @@ class ChatStream:
         self.chunks = None
         self.finish_reason = None
         self.tool_calls = ToolCallBuffer()
+        self.thoughts = None  # a ThoughtBuffer once the model shows reasoning
         self.deltas = 0
         self.usage_reported = False
         self.cancel_reason = None
@@ -188,6 +226,9 @@ class ChatStream:
                 for delta in chunk.thoughts:
                     record.mark_first_token()
                     self.deltas += 1
+                    if self.thoughts is None:
+                        self.thoughts = ThoughtBuffer()
+                    self.thoughts.add(delta)
                     yield thought_event(delta)
             if self.cancel_reason:
                 # cancel() closed the upstream and its reader took that as the end of the body: the
@@ -198,6 +239,8 @@ class ChatStream:
             calls = self.tool_calls.result() if self.tool_calls else []
             stop = {"type": "message_stop", "usage": record.usage_dict(),
                     "finishReason": self.finish_reason, "toolCalls": [tool_call_dict(c) for c in calls]}
+            if self.thoughts is not None:
+                stop.update(reasoning_fields(self.thoughts.result()))
             # The row is written before the client sees message_stop, so a client that reads
             # /usage or /requests/<id> right after finds it.
             self._end()
