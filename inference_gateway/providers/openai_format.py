@@ -175,7 +175,7 @@ def parse_chat(body, model, *, name="openai"):
     choice = choices[0]
     message = choice.get("message") or {}
     content = message.get("content") or message.get("refusal") or ""
-    thinking = reasoning_text(message)
+    thinking = reasoning_text(message) if "reasoning_content" in message or "reasoning" in message else ""
     return Completion(content=content, model=model, usage=parse_usage(body.get("usage")),
                       finish_reason=finish_reason(choice.get("finish_reason")),
                       tool_calls=parse_tool_calls(message.get("tool_calls")),
@@ -232,10 +232,11 @@ def iter_chunks(events, *, name="openai", require_done=True):
             text = delta.get("content") or ""
             if delta.get("tool_calls"):
                 calls = tool_call_deltas(delta)
-            thinking = reasoning_text(delta)
-            if thinking:
-                # The format has one unsigned reasoning text per reply: one thought, index 0.
-                thoughts = (ThoughtDelta(0, thinking),)
+            if "reasoning_content" in delta or "reasoning" in delta:  # a plain chunk pays two lookups
+                thinking = reasoning_text(delta)
+                if thinking:
+                    # The format has one unsigned reasoning text per reply: one thought, index 0.
+                    thoughts = (ThoughtDelta(0, thinking),)
             reason = finish_reason(choice.get("finish_reason"))
         usage = payload.get("usage")
         usage = parse_usage(usage) if isinstance(usage, dict) else None
