@@ -2,7 +2,8 @@
 its own setting (or are a 400 UNSUPPORTED before anything is sent), bad ones are a 400 naming the
 field, the thoughts a provider shows come back in /chat's reply and /chat/stream's message_stop,
 and an assistant message takes them back, so Claude's and Gemini's signed thoughts go upstream
-again on a tool round trip while unsigned text (DeepSeek's reasoning_content) does not."""
+again on a tool round trip, and unsigned text (DeepSeek's reasoning_content) goes back to an
+OpenAI-compatible server's tool-call turns only."""
 import json
 import pathlib
 
@@ -208,15 +209,18 @@ def test_gemini_thinking_with_tools_round_trip(api, up, registered):
     assert model_turn["parts"] == parts
 
 
-def test_unsigned_thoughts_sent_back_are_not_passed_upstream(api, up, registered):
-    up.rich, up.reasoning = True, "Call the weather tool."
+def test_unsigned_thoughts_go_back_as_reasoning_content_to_compatible_servers_only(api, up, registered):
+    """A DeepSeek-like server in thinking mode refuses a tool-call turn without its reasoning_content;
+    OpenAI has no such field, and Claude takes signed thinking only."""
+    up.rich, up.reasoning, up.reasoning_back_required = True, "Call the weather tool.", True
     ask = {"model": "local/llama3", "tools": [WEATHER]}
     first = api.post("/chat", json={**ask, "messages": ASK})[1]["data"]
     assert first["thoughts"] == [{"text": "Call the weather tool."}]
     status, body = api.post("/chat", json={**ask, "messages": second_turn(first)})
-    assert status == 200 and body["data"]["content"] == "The tool said: Sunny"
-    turn = sent(up, "compat")["messages"][1]
-    assert turn["role"] == "assistant" and not {"reasoning_content", "reasoning", "thinking"} & set(turn)
-    # Another provider takes them back too, and drops what has no signature.
-    claude = api.post("/chat", json={"model": CLAUDE, "tools": [WEATHER], "messages": second_turn(first)})
-    assert claude[0] == 200 and [b["type"] for b in sent(up, "anthropic")["messages"][1]["content"]] == ["tool_use"]
+    assert status == 200 and body["data"]["content"] == "The tool said: Sunny", body
+    assert sent(up, "compat")["messages"][1]["reasoning_content"] == "Call the weather tool."
+    up.reasoning_back_required = False
+    assert api.post("/chat", json={"model": "openai/gpt-4o", "tools": [WEATHER], "messages": second_turn(first)})[0] == 200
+    assert not {"reasoning_content", "reasoning"} & set(sent(up, "openai")["messages"][1])
+    assert api.post("/chat", json={"model": CLAUDE, "tools": [WEATHER], "messages": second_turn(first)})[0] == 200
+    assert [b["type"] for b in sent(up, "anthropic")["messages"][1]["content"]] == ["tool_use"]

@@ -189,8 +189,10 @@ def test_a_gemini_call_sent_back_without_its_signature_is_refused_upstream(gatew
 @pytest.mark.parametrize("model", ["openai/gpt-4o", "opencode/kimi-k2", "local/llama3"])
 def test_reasoning_text_of_openai_format_servers_in_a_two_turn_tool_round_trip(gateway, up, model, mode):
     """DeepSeek-style reasoning_content comes back as the reply's reasoning (and the thinking_delta
-    events), and is accepted back in the assistant message without reaching the upstream again."""
+    events), and is accepted back in the assistant message: a compatible server (DeepSeek in
+    thinking mode, here through OpenCode too) gets it back on the tool-call turn, OpenAI never."""
     up.reasoning = "I should call get_weather."
+    up.reasoning_back_required = model != "openai/gpt-4o"
     ask = {"model": model, "tools": [WEATHER], "reasoning": {"effort": "low"},
            "messages": [{"role": "user", "content": "Weather in Paris?"}]}
     if mode == "chat":
@@ -209,7 +211,8 @@ def test_reasoning_text_of_openai_format_servers_in_a_two_turn_tool_round_trip(g
         {"role": "tool", "toolCallId": call["id"], "content": "18 degrees and sunny"}]}, mode)
     assert (content, calls, finish) == ("The tool said: 18 degrees and sunny", [], "stop")
     turn = up.requests[-1].json["messages"][1]
-    assert turn["role"] == "assistant" and "reasoning_content" not in turn and "reasoning" not in turn
+    assert turn["role"] == "assistant" and "reasoning" not in turn
+    assert turn.get("reasoning_content") == (None if model == "openai/gpt-4o" else up.reasoning)
 
 
 def test_claude_thinking_streamed_then_sent_back_with_its_signature(gateway, up):

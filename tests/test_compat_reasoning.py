@@ -339,20 +339,25 @@ def assistant_sent(up, kind):
     return next(m for m in up.of_kind(FAKE_KIND.get(kind, kind))[-1].json["messages"] if m["role"] == "assistant")
 
 
-def test_unsigned_reasoning_sent_back_is_not_passed_upstream_on_any_surface(oai, claude, up, shows):
-    """A tool round trip with a reasoning model on a compatible server, through each surface: the
-    thoughts come back in each surface's shape and are accepted back, but have no signature to pass on."""
-    up.rich = True
+def test_reasoning_text_goes_back_to_a_compatible_server_on_tool_turns_from_every_surface(oai, claude, up, shows):
+    """A tool round trip with a DeepSeek-like server in thinking mode (which refuses a tool-call turn
+    sent back without its reasoning_content), through each surface: the thoughts come back in each
+    surface's shape and, sent back, reach the server as reasoning_content."""
+    up.rich, up.reasoning_back_required = True, True
     shows(("reasoning_content",))
     model = MODELS["openai-compatible"]
     tools = [{"type": "function", "function": WEATHER}]
     first = oai.chat.completions.create(model=model, messages=PROMPT, tools=tools).choices[0].message
     assert first.model_extra["reasoning_content"] == THOUGHT
-    second = oai.chat.completions.create(model=model, tools=tools, messages=[
-        *PROMPT, first, {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "Sunny"}])
+    result = {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "Sunny"}
+    second = oai.chat.completions.create(model=model, tools=tools, messages=[*PROMPT, first, result])
     assert second.choices[0].message.content == "The tool said: Sunny"
-    sent = assistant_sent(up, "openai-compatible")
-    assert "reasoning_content" not in sent and "reasoning" not in sent and sent["tool_calls"]
+    assert assistant_sent(up, "openai-compatible")["reasoning_content"] == THOUGHT
+    # DeepSeek's own way: the message rebuilt with reasoning_content, no thinking_blocks.
+    rebuilt = {"role": "assistant", "content": None, "reasoning_content": THOUGHT,
+               "tool_calls": [first.tool_calls[0].model_dump()]}
+    oai.chat.completions.create(model=model, tools=tools, messages=[*PROMPT, rebuilt, result])
+    assert assistant_sent(up, "openai-compatible")["reasoning_content"] == THOUGHT
 
     reply = claude.messages.create(model=model, max_tokens=200, messages=PROMPT, tools=CLAUDE_TOOLS)
     assert [b.type for b in reply.content] == ["thinking", "tool_use"]
@@ -360,7 +365,7 @@ def test_unsigned_reasoning_sent_back_is_not_passed_upstream_on_any_surface(oai,
         *PROMPT, {"role": "assistant", "content": reply.content},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": reply.content[1].id, "content": "Sunny"}]}])
     sent = assistant_sent(up, "openai-compatible")
-    assert sent["content"] is None and "reasoning_content" not in sent and len(sent["tool_calls"]) == 1
+    assert sent["content"] is None and sent["reasoning_content"] == THOUGHT and len(sent["tool_calls"]) == 1
 
     tools = [{"type": "function", **WEATHER}]
     out = oai.responses.create(model=model, input="Weather in Paris?", tools=tools, store=False).output
@@ -368,5 +373,28 @@ def test_unsigned_reasoning_sent_back_is_not_passed_upstream_on_any_surface(oai,
     oai.responses.create(model=model, tools=tools, store=False, input=[
         {"role": "user", "content": "Weather in Paris?"}, *out,
         {"type": "function_call_output", "call_id": out[-1].call_id, "output": "Sunny"}])
-    sent = assistant_sent(up, "openai-compatible")
-    assert "reasoning_content" not in sent and sent["tool_calls"][0]["function"]["name"] == "get_weather"
+    assert assistant_sent(up, "openai-compatible")["reasoning_content"] == THOUGHT
+
+
+def test_reasoning_text_never_goes_back_to_openai_nor_to_claude(oai, up, shows):
+    """OpenAI's API knows no reasoning_content; Claude takes signed thinking only."""
+    up.rich = True
+    shows(("reasoning",))
+    tools = [{"type": "function", "function": WEATHER}]
+    first = oai.chat.completions.create(model=MODELS["openai"], messages=PROMPT, tools=tools).choices[0].message
+    assert first.model_extra["reasoning_content"] == THOUGHT
+    turns = [*PROMPT, first, {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "Sunny"}]
+    oai.chat.completions.create(model=MODELS["openai"], tools=tools, messages=turns)
+    sent = assistant_sent(up, "openai")
+    assert not {"reasoning_content", "reasoning"} & set(sent) and sent["tool_calls"]
+    oai.chat.completions.create(model=MODELS["anthropic"], tools=tools, messages=turns)
+    assert [b["type"] for b in assistant_sent(up, "anthropic")["content"]] == ["tool_use"]
+
+
+def test_reasoning_content_sent_back_must_be_text(oai, up):
+    with pytest.raises(openai.BadRequestError) as caught:
+        oai.chat.completions.create(model=MODELS["openai-compatible"], messages=[
+            *PROMPT, {"role": "assistant", "content": "Paris.", "reasoning_content": 5},
+            {"role": "user", "content": "And Spain?"}])
+    assert caught.value.body["param"] == "messages[1].reasoning_content"
+    assert up.of_kind("compat") == []

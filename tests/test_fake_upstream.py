@@ -138,6 +138,17 @@ def test_compat_shows_reasoning_in_the_fields_asked_for_sync_and_stream(up, fiel
     assert thinking and max(thinking) < min(i for i, d in enumerate(deltas) if d.get("content"))
 
 
+def test_compat_in_thinking_mode_wants_a_tool_turns_reasoning_back(up):
+    up.reasoning_back_required = True
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    turns = [*ASK, {"role": "assistant", "content": None, "tool_calls": [call]},
+             {"role": "tool", "tool_call_id": "c1", "content": "x"}]
+    refused = post(up, "compat", "/chat/completions", json={"model": "llama3", "messages": turns})
+    assert refused.status_code == 400 and "reasoning_content" in refused.json()["error"]["message"]
+    turns[1]["reasoning_content"] = "Call f."
+    assert post(up, "compat", "/chat/completions", json={"model": "llama3", "messages": turns}).status_code == 200
+
+
 def test_openai_shows_no_reasoning_unless_asked(up):
     message = post(up, "openai", "/chat/completions", OPENAI, json={"model": "gpt-4o", "messages": ASK}).json()[
         "choices"][0]["message"]

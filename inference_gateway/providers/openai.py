@@ -29,6 +29,8 @@ class OpenAIProvider(Provider):
     # `max_tokens` is deprecated upstream and refused by the reasoning models.
     max_tokens_field = "max_completion_tokens"
     require_done = True
+    # Reasoning text goes back on tool-call turns (openai_format.chat_payload): not to OpenAI.
+    reasoning_back = False
 
     def auth_headers(self, key):
         return {"Authorization": f"Bearer {key}"} if key else {}
@@ -49,12 +51,13 @@ class OpenAIProvider(Provider):
     def chat(self, req):
         name = self.config.name
         body = self.request_json("POST", "/chat/completions", json_body=fmt.chat_payload(
-            req, max_tokens_field=self.max_tokens_field, name=name))
+            req, max_tokens_field=self.max_tokens_field, name=name, reasoning_back=self.reasoning_back))
         return fmt.parse_chat(body, req.model, name=name)
 
     def stream(self, req):
         name = self.config.name
-        payload = fmt.chat_payload(req, max_tokens_field=self.max_tokens_field, stream=True, name=name)
+        payload = fmt.chat_payload(req, max_tokens_field=self.max_tokens_field, stream=True, name=name,
+                                   reasoning_back=self.reasoning_back)
         resp = self.request("POST", "/chat/completions", json_body=payload, stream=True)
         return fmt.iter_chunks(self.stream_events(resp), name=name, require_done=self.require_done)
 

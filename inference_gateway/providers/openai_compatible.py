@@ -25,6 +25,8 @@ class OpenAICompatibleProvider(OpenAIProvider):
     # accept it and otherwise report no usage); a stream that reached its finish_reason may end at
     # EOF without `[DONE]`, which a few servers omit.
     require_done = False
+    # DeepSeek (and the servers that serve it) need a tool-call turn's reasoning_content back.
+    reasoning_back = True
 
     def capabilities(self, model_id):
         return compatible_capabilities(model_id)

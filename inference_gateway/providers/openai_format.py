@@ -36,7 +36,7 @@ def content_parts(content):
             else {"type": "image_url", "image_url": {"url": image_url(part)}} for part in content]
 
 
-def wire_message(message, name):
+def wire_message(message, name, reasoning_back=False):
     role, content = role_and_content(message)
     calls = getattr(message, "tool_calls", None)
     if role == "tool":
@@ -48,6 +48,10 @@ def wire_message(message, name):
         # Content may be null beside tool calls; an empty string is refused by some servers.
         wire["content"] = wire["content"] or None
         wire["tool_calls"] = [wire_tool_call(call) for call in calls]
+        text = reasoning_back and "".join(t.text for t in message.thoughts
+                                          if t.signature is None and t.redacted is None)
+        if text:
+            wire["reasoning_content"] = text
     return wire
 
 
@@ -111,14 +115,19 @@ def response_format_payload(fmt):
 
 
 def chat_payload(req, *, max_tokens_field="max_completion_tokens", stream=False,
-                 include_usage=True, name="openai"):
-    """The `/chat/completions` body for a ChatRequest."""
+                 include_usage=True, name="openai", reasoning_back=False):
+    """The `/chat/completions` body for a ChatRequest.
+
+    With `reasoning_back`, an assistant turn with tool calls carries its unsigned reasoning text
+    back as `reasoning_content`: DeepSeek's thinking mode refuses the next request without it (a
+    400), and ignores it on turns without tool calls, where it is not sent (DeepSeek-R1, which has
+    no tool calls, refuses it there). OpenAI's own API knows no such field."""
     messages = [{"role": "system", "content": req.system}] if req.system else []
     for message in req.messages:
         if type(message.content) is str and not message.tool_calls and message.role != "tool":
             messages.append({"role": message.role, "content": message.content})  # the common case
         else:
-            messages.append(wire_message(message, name))
+            messages.append(wire_message(message, name, reasoning_back))
     payload = {"model": req.model, "messages": messages}
     if req.max_tokens is not None:
         payload[max_tokens_field] = req.max_tokens

@@ -80,7 +80,9 @@ class OpenCodeProvider(Provider):
             return (f"/models/{model_id}:{method}", {"alt": "sse"} if stream else None,
                     google_format.auth_headers(key), google_format.generate_payload(req, name=name),
                     partial(google_format.parse_generate, name=name), partial(google_format.iter_chunks, name=name))
-        payload = openai_format.chat_payload(req, max_tokens_field="max_tokens", stream=stream, name=name)
+        # Zen serves DeepSeek on this route, which needs a tool-call turn's reasoning_content back.
+        payload = openai_format.chat_payload(req, max_tokens_field="max_tokens", stream=stream, name=name,
+                                             reasoning_back=True)
         return ("/chat/completions", None, self.auth_headers(key), payload,
                 partial(openai_format.parse_chat, name=name), partial(openai_format.iter_chunks, name=name))
 

@@ -108,7 +108,7 @@ def chat(up, req, opencode=False):
     if body.get("stream_options") is not None and not body.get("stream"):
         return error(400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
                      param="stream_options", code="invalid_value")
-    wrong = check_rich(body, messages)
+    wrong = check_rich(body, messages) or check_reasoning_back(up, messages)
     if wrong:
         return wrong
     users = [m for m in messages if m.get("role") == "user"]
@@ -161,6 +161,18 @@ def check_rich(body, messages):
         for part in content if isinstance(content, list) else []:
             if part.get("type") not in ("text", "image_url"):
                 return error(400, f"Invalid value: '{part.get('type')}'.", param=f"messages[{i}].content[0].type")
+    return None
+
+
+def check_reasoning_back(up, messages):
+    """DeepSeek's thinking mode (`up.reasoning_back_required`): an assistant turn with tool calls
+    must carry its reasoning_content back, or the request is refused."""
+    if not up.reasoning_back_required:
+        return None
+    for msg in messages:
+        if msg.get("role") == "assistant" and msg.get("tool_calls") and not msg.get("reasoning_content"):
+            return error(400, "The `reasoning_content` in the thinking mode must be passed back to the API.",
+                         code="invalid_request_error")
     return None
 
 

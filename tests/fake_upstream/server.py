@@ -319,6 +319,7 @@ class FakeUpstream:
         # Reasoning text the OpenAI format shows (tests/fake_upstream/openai.py), off by default.
         self.reasoning = None
         self.reasoning_fields = ("reasoning_content",)
+        self.reasoning_back_required = False
 
     def script(self, kind, *replies, path=None):
         """The next requests of `kind` (whose path contains `path`) get these replies, in order.

@@ -106,10 +106,22 @@ def test_reasoning_under_either_name_is_read_once(fields, expected):
     assert pieces == ([expected] * 2 if expected else [])
 
 
-def test_an_unsigned_thought_sent_back_is_not_passed_to_an_openai_format_upstream():
-    sent = openai_format.chat_payload(request("deepseek-reasoner", messages=ASK + [
-        Message("assistant", "Paris.", thoughts=[Thought("Recall capitals.")]), Message("user", "And Spain?")]))
-    assert sent["messages"][1] == {"role": "assistant", "content": "Paris."}
+def test_reasoning_text_goes_back_as_reasoning_content_on_tool_call_turns_only_when_asked():
+    """DeepSeek's thinking mode needs a tool-call turn's reasoning_content back (a 400 otherwise);
+    DeepSeek-R1 refuses it on a turn without tool calls; OpenAI knows no such field."""
+    call = ToolCall("c1", "get_weather", {"city": "Paris"})
+    thoughts = [Thought("Need the weather."), Thought("signed", "sig-1"), Thought(redacted="r"), Thought(" Call it.")]
+    messages = ASK + [Message("assistant", "", [call], thoughts=thoughts), Message("tool", "Sunny", tool_call_id="c1"),
+                      Message("assistant", "Sunny.", thoughts=[Thought("Answer.")]), Message("user", "And Spain?")]
+    back = openai_format.chat_payload(request("deepseek-v4-pro", messages=messages), reasoning_back=True)["messages"]
+    assert back[1]["reasoning_content"] == "Need the weather. Call it."  # the unsigned text only
+    assert back[3] == {"role": "assistant", "content": "Sunny."}
+    plain = openai_format.chat_payload(request("gpt-4o", messages=messages))["messages"]
+    assert "reasoning_content" not in plain[1]
+    unsigned_none = openai_format.chat_payload(request("m", messages=ASK + [
+        Message("assistant", "", [call], thoughts=[Thought("signed", "sig-1")]),
+        Message("tool", "Sunny", tool_call_id="c1")]), reasoning_back=True)["messages"]
+    assert "reasoning_content" not in unsigned_none[1]
 
 
 # -- Anthropic ------------------------------------------------------------------------------------

@@ -92,6 +92,14 @@ def _thinking_blocks(value, where):
     return thoughts
 
 
+def _reasoning_content(value, where):
+    if value is None or value == "":
+        return []
+    if not isinstance(value, str):
+        raise bad(where, "must be a string: the reasoning's text")
+    return [Thought(value)]
+
+
 MESSAGE_KEYS = {"system": ("content", "name"), "user": ("content", "name"),
                 "assistant": ("content", "name", "refusal", "tool_calls", "reasoning_content",
                               "thinking_blocks"),
@@ -117,9 +125,12 @@ def _message(message, where, called):
     if role == "assistant":
         calls = _tool_calls(message["tool_calls"], f"{where}.tool_calls") if message.get("tool_calls") else []
         called.update(call.id for call in calls)
-        # reasoning_content is the reasoning's text for display; only signed blocks go back upstream.
-        thoughts = (_thinking_blocks(message["thinking_blocks"], f"{where}.thinking_blocks")
-                    if message.get("thinking_blocks") else [])
+        # thinking_blocks carry the reasoning as it came, signatures included; without them,
+        # reasoning_content (DeepSeek's way to send it back) is one thought with no signature.
+        if message.get("thinking_blocks"):
+            thoughts = _thinking_blocks(message["thinking_blocks"], f"{where}.thinking_blocks")
+        else:
+            thoughts = _reasoning_content(message.get("reasoning_content"), f"{where}.reasoning_content")
         return Message("assistant", text_of_parts(content, f"{where}.content", allow_null=True), calls,
                        thoughts=thoughts)
     return Message(role, _parts(content, f"{where}.content") if role == "user"
