@@ -81,3 +81,24 @@ def test_an_unreachable_redis_raises_store_unavailable_and_keeps_no_connection()
     with pytest.raises(StoreUnavailable):
         counters.reserve("k4", LIMITS, 1, 1)
     assert counters.scripts.idle == []
+
+
+def test_a_timeout_is_not_repeated_since_the_script_may_have_run(counters):
+    """A reply slower than the socket timeout: the reservation may have been counted, so it is
+    reported (503 upstream of here) rather than sent again and counted twice."""
+    counters.reserve("k5", LIMITS, 1, 1)
+    [conn] = counters.scripts.idle
+    conn.socket_timeout = 0.2
+    conn._sock.settimeout(0.2)
+    blocker = counters.client.connection_pool.make_connection()
+    # A script that keeps Redis (one thread) busy for 0.6 s: it answers nobody meanwhile.
+    blocker.send_command("EVAL", "local t = redis.call('TIME'); local s = t[1] + t[2] / 1e6; "
+                         "repeat local n = redis.call('TIME') until n[1] + n[2] / 1e6 - s > 0.6; return 1", 0)
+    try:
+        with pytest.raises(StoreUnavailable):
+            counters.reserve("k5", LIMITS, 1, 1)
+    finally:
+        blocker.read_response()
+        blocker.disconnect()
+    assert counters.scripts.idle == []
+    assert requests_counted(counters, "k5") == 2  # it did run, once

@@ -182,15 +182,15 @@ return 1
 class ScriptRunner:
     """The performance shortcut of this layer: the two scripts run on redis-py connections kept here
     rather than taken from its pool. The pool checks every connection it hands out with a zero-timeout
-    select, which under gevent costs about 100 us a call: 128 against 25 us per EVALSHA round trip,
-    CPU, in a gevent-patched process (a call is a reservation and a settlement, so ~0.2 ms of the
-    chat call's ~1.5 ms). A connection in use is never shared (one per greenlet or thread at a time);
-    one that failed or was interrupted mid-command is dropped, never reused with a reply unread."""
+    select, which gevent makes costly: 41 against 138 us CPU per script call in a gevent-patched
+    process (bench/redis_scripts.py; a call with a virtual key makes two). A connection in use is
+    never shared (one per greenlet or thread at a time); one that failed or was interrupted
+    mid-command is dropped, never reused with a reply unread."""
 
     def __init__(self, client):
-        from redis.exceptions import NoScriptError
+        from redis.exceptions import NoScriptError, TimeoutError
 
-        self.no_script = NoScriptError
+        self.no_script, self.timeout = NoScriptError, TimeoutError
         self.pool = client.connection_pool
         self.idle = []
         os.register_at_fork(after_in_child=self.idle.clear)  # a parent's sockets are not a worker's
@@ -200,11 +200,12 @@ class ScriptRunner:
         conn = self.idle.pop() if reused else self.pool.make_connection()
         try:
             reply = self._evalsha(conn, script, keys, args)
-        except errors:
+        except errors as exc:
             conn.disconnect()
-            if not reused:
+            # A kept connection the server has since closed (idle timeout, restart) fails before the
+            # script runs: once more on a new one. After a timeout it may have run: never repeated.
+            if not reused or isinstance(exc, self.timeout):
                 raise
-            # A kept connection the server has since closed (idle timeout, restart): once more on a new one.
             conn = self.pool.make_connection()
             try:
                 reply = self._evalsha(conn, script, keys, args)
