@@ -257,9 +257,7 @@ class Provider:
         try:
             return self.decode_json(self.read_body(resp))
         except requests.exceptions.RequestException as exc:
-            raise provider_fault(errors.UpstreamError(
-                f"the connection to provider '{self.config.name}' broke before its reply ended"),
-                "connection") from exc
+            raise self._broken_reply() from exc
         finally:
             self.upstream_seconds += time.perf_counter() - started
             resp.close()
@@ -303,12 +301,9 @@ class Provider:
             yield from items
             return found
         except ValueError as exc:
-            raise errors.UpstreamError(
-                f"provider '{self.config.name}' sent a reply that is not valid JSON") from exc
+            raise self._not_json() from exc
         except requests.exceptions.RequestException as exc:
-            raise provider_fault(errors.UpstreamError(
-                f"the connection to provider '{self.config.name}' broke before its reply ended"),
-                "connection") from exc
+            raise self._broken_reply() from exc
         finally:
             resp.close()
 
@@ -318,12 +313,18 @@ class Provider:
         return errors.UpstreamError(f"provider '{self.config.name}' sent {what} over the gateway's limit of "
                                     f"{limit:,} bytes ({limit_name})")
 
+    def _broken_reply(self):
+        return provider_fault(errors.UpstreamError(
+            f"the connection to provider '{self.config.name}' broke before its reply ended"), "connection")
+
+    def _not_json(self):
+        return errors.UpstreamError(f"provider '{self.config.name}' sent a reply that is not valid JSON")
+
     def decode_json(self, raw):
         try:
             return fast_json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise errors.UpstreamError(
-                f"provider '{self.config.name}' sent a reply that is not valid JSON") from exc
+            raise self._not_json() from exc
 
     def stream_events(self, resp):
         """SSE events of a streamed response; transport failures become GatewayErrors.
