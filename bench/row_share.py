@@ -5,11 +5,12 @@
 The pass-through's app and the gateway's run in this process (Flask test clients, no gunicorn and
 no socket server: only the applications' own work) against the fake upstream in a subprocess. Each
 round runs every variant once, `--calls` chat calls each, the order rotating; CPU is this process's
-own (the upstream's is not in it). Variants: the gateway as shipped (the row committed at
-synchronous=NORMAL before the answer, its WAL synced within SQLITE_SYNC_INTERVAL: store/wal_sync.py),
-the same with the writer's connection at synchronous=FULL (the WAL synced by every commit), and the
-same with the row not written at all (the writer's store replaced by nothing: the
-measuring stick, not a setting). Each is compared with the pass-through round by round: the median
+own (the upstream's is not in it). Variants: the gateway as shipped (the row appended to the
+request log's journal before the answer and moved into the database in batches: store/journal.py),
+the same with the row committed before the answer (LOG_JOURNAL_INTERVAL=0: a transaction per row at
+synchronous=NORMAL, its WAL synced within SQLITE_SYNC_INTERVAL), the same at synchronous=FULL (the
+WAL synced by every commit; the journal is off there too), and the row not written at all (the
+journal's append and the writer's store replaced by nothing: the measuring stick, not a setting). Each is compared with the pass-through round by round: the median
 ratio (CPU) or difference (wall time per call) and its quartiles. Target 1a's gap, taken apart.
 """
 import argparse
@@ -24,7 +25,8 @@ import time
 import procs
 from run import KEY_VAR, Formats
 
-VARIANTS = ("passthrough", "gateway", "gateway, row synchronous=FULL", "gateway, no usage row")
+VARIANTS = ("passthrough", "gateway", "gateway, row committed before the answer", "gateway, row synchronous=FULL",
+            "gateway, no usage row")
 
 
 def quartiles(values):
@@ -56,10 +58,16 @@ def _measure(upstream, tmp, rounds, calls):
     gateway, baseline = app.test_client(), passthrough.app.test_client()
     gateway.post("/api/v1/inference/providers", json={
         "name": "bench-openai", "type": "openai", "envVar": KEY_VAR, "baseUrl": upstream.url + "/v1"})
-    store = request_log.writer.store
+    store, append = request_log.writer.store, request_log.journal.append
+    journal_path, interval = request_log.journal.database_path, request_log.journal.interval
 
     def setup(variant):
-        request_log.writer.store = (lambda *row: None) if variant.endswith("no usage row") else store
+        none = variant.endswith("no usage row")
+        request_log.writer.store = (lambda *row: None) if none else store
+        request_log.journal.append = (lambda *row: None) if none else append
+        # The journal is off where the app would turn it off (FULL) and in the committed variant.
+        journalled = variant in ("gateway", "gateway, no usage row")
+        request_log.journal.configure(journal_path if journalled else None, interval)
         synchronous = "FULL" if "FULL" in variant else "NORMAL"
         with request_log._connection.cursor() as cursor:
             cursor.execute(f"PRAGMA synchronous = {synchronous}")
@@ -84,7 +92,7 @@ def _measure(upstream, tmp, rounds, calls):
             for variant in VARIANTS[shift:] + VARIANTS[:shift]:
                 slices[variant].append(one_slice(variant, calls))
     finally:
-        request_log.writer.store = store
+        request_log.writer.store, request_log.journal.append = store, append
     base = slices["passthrough"]
     out = {}
     for variant, runs in slices.items():

@@ -11,7 +11,7 @@ from inference_gateway.gateway.breaker import MemoryBreakers
 from inference_gateway.gateway.admission import Gate
 from inference_gateway.gateway.pricing import PriceTable
 from inference_gateway.providers import HttpSettings, ProviderSettings
-from inference_gateway.store import db, migrations, provider_store, spool, stream_rows
+from inference_gateway.store import db, migrations, provider_store, request_log, spool, stream_rows
 from inference_gateway.store.limit_counters import DatabaseCounters, RedisCounters
 from inference_gateway.store.resolve_cache import ResolveCache
 from inference_gateway.store.route_counters import RedisBreakers, RedisBusy
@@ -81,6 +81,9 @@ def create_app(config=None):
     app.extensions["breakers"] = app.extensions["router"].breakers
     db.init_app(app)
     migrations.create_or_migrate()
+    journalled = db.is_sqlite() and not db.commits_wait_for_disk(settings)
+    request_log.journal.configure(db.database.obj.database if journalled else None, settings["LOG_JOURNAL_INTERVAL"])
+    request_log.catch_up()  # rows journalled by processes before this one (the sweep below reads them)
     spool.configure(settings["DATA_DIR"])
     spool.replay()  # rows a previous run could not store
     stream_rows.configure(settings["STREAM_CHECKPOINT_SECONDS"], settings["STREAM_ABANDONED_AFTER"])

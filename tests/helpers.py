@@ -5,14 +5,33 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from inference_gateway.store.db import connection
-from inference_gateway.store.tables import RequestLog
+from peewee import PostgresqlDatabase
+
+from inference_gateway.store import request_log
+from inference_gateway.store.db import connection, database, make_database
+from inference_gateway.store.journal import Journal
+from inference_gateway.store.tables import LOG_COLUMNS, RequestLog
 
 
 def log_rows(app):
-    """Every request-log row, oldest first."""
+    """Every request-log row, oldest first (the journal moved in first, as the gateway's readers do)."""
     with app.app_context(), connection():
+        request_log.catch_up()
         return list(RequestLog.select().order_by(RequestLog.created))
+
+
+def caught_up(db_url):
+    """Move every request-log journal of the SQLite database at `db_url` into it, from outside the
+    gateway, as its readers and its next start do (store/journal.py); PostgreSQL has none."""
+    database.initialize(make_database(db_url, pool_size=1))
+    mover = Journal(request_log.STATEMENTS, LOG_COLUMNS)
+    try:
+        if not isinstance(database.obj, PostgresqlDatabase):
+            mover.configure(database.obj.database, 1.0)
+            mover.catch_up()
+    finally:
+        mover.close()
+        database.obj.close_all()
 
 
 def sse_json(text):

@@ -5,6 +5,7 @@ import threading
 import gevent
 import gevent.lock
 import psycopg2
+import pytest
 from peewee import IntegrityError
 
 from inference_gateway.store import log_writer, request_log
@@ -12,6 +13,13 @@ from inference_gateway.store.request_log import CallRecord
 
 from .helpers import log_rows
 from .test_spool import spooled
+
+
+@pytest.fixture
+def app_config(app_config):
+    """The writer commits rows when the journal is off (LOG_JOURNAL_INTERVAL=0, SYNCHRONOUS=FULL,
+    PostgreSQL); tests/test_journal.py has the journal."""
+    return {**app_config, "LOG_JOURNAL_INTERVAL": 0}
 
 
 def write_concurrently(app, records):

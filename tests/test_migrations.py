@@ -121,7 +121,7 @@ def test_older_databases_gain_the_token_detail_columns_and_keep_their_rows(app):
             "INSERT INTO request_log (id, created, endpoint, status, input_tokens, output_tokens, duration_ms, stream) "
             f"VALUES ('oldrow', {database.param}, 'chat', 'success', 7, 3, 100, {database.param})",
             (datetime(2026, 3, 1, 10, 5), False))
-    assert migrations.create_or_migrate() == migrations.CURRENT_VERSION == 8
+    assert migrations.create_or_migrate() == migrations.CURRENT_VERSION == 9
     record = request_log.CallRecord(endpoint="chat", created=datetime(2026, 3, 1, 10, 30), input_tokens=20,
                                     output_tokens=9, cache_read_tokens=16, cache_write_tokens=2, reasoning_tokens=4)
     with database.connection_context():

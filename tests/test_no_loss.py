@@ -11,6 +11,7 @@ import requests
 
 from inference_gateway.store.db import database, make_database
 
+from .helpers import caught_up
 from .live import P, register_openai
 
 pytestmark = pytest.mark.slow
@@ -46,6 +47,7 @@ def fire(url, count, concurrency):
 
 def stored_totals(db_url):
     """Rows, distinct ids, input and output tokens as the table holds them, read around the gateway."""
+    caught_up(db_url)
     database.initialize(make_database(db_url, pool_size=1))
     with database.connection_context():
         raw = database.execute_sql("SELECT COUNT(*), COUNT(DISTINCT id), SUM(input_tokens), SUM(output_tokens) "

@@ -245,7 +245,7 @@ def test_a_version_7_database_gains_routes(app):
         database.execute_sql("INSERT INTO request_log (id, created, endpoint, status, input_tokens, output_tokens, "
                              f"duration_ms, stream) VALUES ('old7', {database.param}, 'chat', 'success', 1, 1, 1, "
                              f"{database.param})", ("2026-03-01 10:00:00", False))
-    assert migrations.create_or_migrate() == migrations.CURRENT_VERSION == 8
+    assert migrations.create_or_migrate() == migrations.CURRENT_VERSION == 9
     with database.connection_context():
         row = RequestLog.get_by_id("old7")
         assert (row.route, row.attempts, row.failed_attempts) == (None, None, None)

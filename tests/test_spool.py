@@ -17,6 +17,13 @@ P = "/api/v1/inference"
 
 
 @pytest.fixture
+def app_config(app_config):
+    """The spool takes the rows the writer could not commit, with the journal off (as with
+    SYNCHRONOUS=FULL and PostgreSQL); with it, a row waits in the journal (tests/test_journal.py)."""
+    return {**app_config, "LOG_JOURNAL_INTERVAL": 0}
+
+
+@pytest.fixture
 def outage(monkeypatch):
     """Every request-log write fails as it would with the database gone, until `end()`."""
     originals = log_writer.commit_one, log_writer.commit_batch

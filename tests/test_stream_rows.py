@@ -16,7 +16,7 @@ from inference_gateway.store.db import database, make_database
 from inference_gateway.store.request_log import CallRecord
 
 from .fake_upstream import SSE, Reply
-from .helpers import log_rows, sse_events, sse_frames
+from .helpers import caught_up, log_rows, sse_events, sse_frames
 from .live import P, register_openai, request_row, stream_chat
 
 STREAM = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello"}]}
@@ -41,6 +41,7 @@ def openai_chunks(words, usage=True):
 
 def table_rows(db_url):
     """(id, status, error_code, output_tokens, worker) of every request-log row, read around the gateway."""
+    caught_up(db_url)
     database.initialize(make_database(db_url, pool_size=1))
     try:
         with database.connection_context():

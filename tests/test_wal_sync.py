@@ -12,6 +12,8 @@ import pytest
 
 from inference_gateway import create_app
 from inference_gateway.store import request_log, wal_sync
+
+from .helpers import caught_up
 from inference_gateway.store.request_log import CallRecord
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,15 +45,22 @@ def wait_for(predicate, timeout):
     return predicate()
 
 
-def test_a_committed_row_has_its_wal_synced_within_the_interval(tmp_path, synced):
-    app = sqlite_app(tmp_path, SQLITE_SYNC_INTERVAL=0.05)
+@pytest.mark.parametrize("journal", [True, False])
+def test_a_stored_row_has_its_file_synced_within_the_interval(tmp_path, synced, journal):
+    """The row's first home is synced: the journal it was appended to (store/journal.py), or without
+    one the WAL it was committed to; with the journal, the WAL is synced once the row is moved."""
+    app = sqlite_app(tmp_path, SQLITE_SYNC_INTERVAL=0.05, LOG_JOURNAL_INTERVAL=0.05 if journal else 0)
     with app.app_context():
         request_log.write(CallRecord(endpoint="chat", model="m"))
     committed = time.monotonic()
-    assert wait_for(lambda: synced, 2), "no sync of the WAL after a committed row"
+    assert wait_for(lambda: synced, 2), "no sync after a stored row"
     path, at = synced[0]
-    assert path == f"{tmp_path}/g.db-wal"
     assert at - committed < 0.05 + 0.5  # the interval, plus a loaded machine's scheduling
+    if not journal:
+        assert path == f"{tmp_path}/g.db-wal"
+        return
+    assert path.startswith(f"{tmp_path}/g.db-request-log/") and path.endswith(".jsonl")
+    assert wait_for(lambda: any(p == f"{tmp_path}/g.db-wal" for p, _ in synced), 2), "moved, never synced"
 
 
 def test_rows_written_within_one_interval_share_one_sync(tmp_path, synced):
@@ -103,6 +112,7 @@ def test_a_row_survives_its_process_being_killed_right_after_the_call(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     row_id = proc.stdout.strip()
+    caught_up(f"sqlite:///{db}")  # what the next start does first
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -145,6 +145,15 @@ def release_all():
         own.discard()
 
 
+def is_sqlite():
+    return not isinstance(database.obj, PostgresqlDatabase)
+
+
+def commits_wait_for_disk(config):
+    """True when the configured SQLite syncs every commit (SQLITE_SYNCHRONOUS FULL or EXTRA)."""
+    return SQLITE_SYNCHRONOUS.index(str(config["SQLITE_SYNCHRONOUS"]).strip().upper()) >= 2
+
+
 def init_app(app):
     """Bind the proxy to the configured database; a request's connection goes back at teardown.
 
@@ -153,8 +162,7 @@ def init_app(app):
     database.initialize(make_database(app.config["DATABASE_URL"], app.config["DATABASE_POOL_SIZE"],
                                       app.config["SQLITE_SYNCHRONOUS"]))
     normal = str(app.config["SQLITE_SYNCHRONOUS"]).strip().upper() == "NORMAL"
-    sqlite = not isinstance(database.obj, PostgresqlDatabase)
-    syncer.configure(app.config["SQLITE_SYNC_INTERVAL"], database.obj.database if normal and sqlite else None)
+    syncer.configure(app.config["SQLITE_SYNC_INTERVAL"], database.obj.database if normal and is_sqlite() else None)
 
     @app.teardown_request
     def _close(exc):

@@ -66,14 +66,15 @@ class OwnConnection:
 
     @contextmanager
     def cursor(self, transaction=False):
-        """A cursor on the connection; with `transaction`, the block is one transaction."""
+        """A cursor on the connection; with `transaction`, the block is one transaction (begun by
+        that statement if it is one, e.g. "BEGIN IMMEDIATE")."""
         try:
             with peewee.__exception_wrapper__:
                 cursor = self._connection().cursor()
                 if not transaction:
                     yield cursor  # autocommit: each statement commits on its own
                     return
-                cursor.execute("BEGIN")
+                cursor.execute(transaction if isinstance(transaction, str) else "BEGIN")
                 try:
                     yield cursor
                 except BaseException:

@@ -6,7 +6,7 @@ from peewee import DatabaseError, PostgresqlDatabase
 from playhouse import migrate as schema_migrate
 
 from inference_gateway.store.db import database
-from inference_gateway.store.tables import (HEALTH_TABLES, KEY_TABLES, ROUTE_TABLES, TABLES, TOKEN_DETAILS, RequestLog, SchemaVersion, UsageRollup,
+from inference_gateway.store.tables import (HEALTH_TABLES, KEY_TABLES, ROUTE_TABLES, TABLES, TOKEN_DETAILS, JournalOffset, RequestLog, SchemaVersion, UsageRollup,
                                             rebuild_rollup_sql, rollup_triggers)
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,8 @@ def _routes(migrator):
 
 MIGRATIONS = [(2, _stream_rows), (3, _request_ids), (4, _token_details), (5, _keys_and_cost),
               (6, lambda migrator: database.create_tables(KEY_TABLES, safe=True)),
-              (7, lambda migrator: database.create_tables(HEALTH_TABLES, safe=True)), (8, _routes)]
+              (7, lambda migrator: database.create_tables(HEALTH_TABLES, safe=True)), (8, _routes),
+              (9, lambda migrator: database.create_tables([JournalOffset], safe=True))]
 
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 

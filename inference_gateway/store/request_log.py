@@ -1,4 +1,5 @@
 """Writing the request log: exactly one row per call, whatever way the call ends."""
+import functools
 import json
 import logging
 import time
@@ -8,6 +9,7 @@ from typing import Optional
 from inference_gateway import events
 from inference_gateway.store import db, fast, log_writer
 from inference_gateway.store import spool
+from inference_gateway.store.journal import Journal
 from inference_gateway.store.wal_sync import syncer
 from inference_gateway.store.tables import LOG_COLUMNS, RequestLog, new_id, utcnow
 from inference_gateway.text import storable
@@ -184,10 +186,14 @@ _upsert = fast.PreparedSQL(_upsert_sql)
 _update_in_place = fast.PreparedSQL(lambda p: _upsert_sql(p, keep=INDEXED))
 
 
+# A journal line names its statement by kind (journal.py).
+STATEMENTS = {"insert": _insert, "upsert": _upsert, "update": _update_in_place}
+
+
 def _statement(record):
     if not record.stored:
-        return _insert
-    return _update_in_place if record.stored_keys == _indexed_values(record) else _upsert
+        return "insert"
+    return "update" if record.stored_keys == _indexed_values(record) else "upsert"
 
 
 def _stored(record):
@@ -202,6 +208,34 @@ def _values(record):
 # The writer's connection: only the turn's holder uses it (log_writer.Writer).
 _connection = fast.OwnConnection()
 writer = log_writer.Writer(_connection, committed=syncer.committed)
+journal = Journal(STATEMENTS, LOG_COLUMNS)
+
+
+def catch_up():
+    """Every journalled row stored (journal.py): run before reading the request log."""
+    journal.catch_up()
+
+
+def reads_log(function):
+    """For a function that reads the request log: every journalled row is stored first."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        journal.catch_up()
+        return function(*args, **kwargs)
+    return wrapper
+
+
+def _journalled(kind, values):
+    """True once the row is in the journal; False when there is none or it could not take the row
+    (then it is committed as without one)."""
+    if not journal.enabled:
+        return False
+    try:
+        journal.append(kind, values)
+    except OSError:
+        log.exception("request log journal refused a row; committing it directly")
+        return False
+    return True
 
 
 def store(record, attempts=5):
@@ -210,8 +244,11 @@ def store(record, attempts=5):
     SQLite's busy timeout absorbs lock contention; a rare 'database is locked' past it is retried
     rather than losing the row. A database that stays down gets the row spooled to disk (spool)
     instead: the call has its answer, and the row is stored once the database is back."""
-    statement = _statement(record)
-    values = _values(record)
+    kind, values = _statement(record), _values(record)
+    if _journalled(kind, values):
+        _stored(record)
+        return
+    statement = STATEMENTS[kind]
     for attempt in range(attempts):
         try:
             writer.store(statement.sql(), values, record.row)
@@ -231,7 +268,9 @@ def store(record, attempts=5):
 
 def store_now(record):
     """Commit the record's row once, raising what the database raised: no retry, no spool."""
-    writer.store(_statement(record).sql(), _values(record), record.row)
+    kind, values = _statement(record), _values(record)
+    if not _journalled(kind, values):
+        writer.store(STATEMENTS[kind].sql(), values, record.row)
     _stored(record)
 
 

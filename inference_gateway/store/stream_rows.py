@@ -10,14 +10,13 @@ closed so keeps the tokens and duration of its last checkpoint; if its stream wa
 its final write replaces it.
 """
 import logging
-import os
-import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from inference_gateway import errors
 from inference_gateway.store import db, request_log
+from inference_gateway.store.processes import is_gone, worker_id
 from inference_gateway.store.request_log import ERROR, IN_PROGRESS
 from inference_gateway.store.tables import RequestLog, utcnow
 
@@ -40,50 +39,12 @@ class Settings:
 
 
 settings = Settings()
-_identity = (None, None)
 _next_sweep = 0.0
 
 
 def configure(checkpoint_every, stale_after):
     """Set from the app's settings in create_app (like spool.configure)."""
     settings.checkpoint_every, settings.stale_after = checkpoint_every, stale_after
-
-
-def worker_id():
-    """This process as a row names it: host, pid, and the pid's start time (pids are reused)."""
-    global _identity
-    pid = os.getpid()
-    if _identity[0] != pid:
-        _identity = (pid, f"{socket.gethostname()}:{pid}:{_started(pid)}")
-    return _identity[1]
-
-
-def _started(pid):
-    """The process's start time in clock ticks since boot (Linux), or '' where /proc has none."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
-
-
-def is_gone(worker):
-    """True when `worker` ran on this host and that process no longer exists, False when it does,
-    None when it ran elsewhere (or is unnamed): this host cannot tell."""
-    try:
-        host, pid, started = (worker or "").rsplit(":", 2)
-        pid = int(pid)
-    except ValueError:
-        return None
-    if host != socket.gethostname():
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        pass  # someone else's process: the pid exists
-    return bool(started) and _started(pid) != started
 
 
 def open_row(record):
@@ -119,6 +80,7 @@ def _store_in_progress(record, deltas, store):
 def close_interrupted(stale_after=None, now=None):
     """Close the rows in progress whose worker is gone; returns how many."""
     now, stale_after = now or utcnow(), settings.stale_after if stale_after is None else stale_after
+    request_log.catch_up()  # a dead worker's journalled rows: its last checkpoints, or its outcomes
     with db.connection():
         rows = list(RequestLog.select(RequestLog.id, RequestLog.worker, RequestLog.created, RequestLog.duration_ms)
                     .where(RequestLog.status == IN_PROGRESS))

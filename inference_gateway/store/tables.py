@@ -351,4 +351,18 @@ class Route(BaseModel):
 
 
 ROUTE_TABLES = [Route]
-TABLES = [SchemaVersion, Provider, ProviderModel, UsageRollup, RequestLog] + KEY_TABLES + HEALTH_TABLES + ROUTE_TABLES
+
+
+class JournalOffset(BaseModel):
+    """How far each request-log journal file (store/journal.py) has been moved into request_log:
+    written in the transaction that moves its lines, so each line is stored exactly once."""
+
+    file = CharField(primary_key=True, max_length=300)
+    ingested = BigIntegerField()
+
+    class Meta:
+        table_name = "request_log_journal"
+
+
+TABLES = ([SchemaVersion, Provider, ProviderModel, UsageRollup, RequestLog] + KEY_TABLES + HEALTH_TABLES + ROUTE_TABLES
+          + [JournalOffset])

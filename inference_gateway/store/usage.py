@@ -18,7 +18,7 @@ from inference_gateway.store import db
 from inference_gateway.store import provider_store
 from inference_gateway.store.tables import SUMMARY_COLUMNS, TOKEN_DETAILS, Provider, RequestLog, UsageRollup, utcnow
 from inference_gateway.store.provider_store import iso
-from inference_gateway.store.request_log import CANCELLED, ERROR, IN_PROGRESS, SUCCESS
+from inference_gateway.store.request_log import CANCELLED, ERROR, IN_PROGRESS, SUCCESS, reads_log
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class Filters:
     key_id: Optional[str] = None
 
 
+@reads_log
 def provider_id_for(ref):
     """The provider id a `provider` filter means: a registered provider's id or name, or the id of
     a deleted one that still has log rows. Anything else is a 404."""
@@ -149,6 +150,7 @@ def _add(totals, key, values):
         current[i] += float(value or 0) if i == COST else int(value or 0)
 
 
+@reads_log
 def summarize(filters):
     """{summary, byProvider, byModel} over every row the filters match."""
     rollup_range, raw_ranges = split_range(filters.since, filters.until)
@@ -208,6 +210,7 @@ def decode_cursor(value):
         raise ValueError(str(exc)) from None
 
 
+@reads_log
 def page(filters, limit=50, cursor=None):
     """(rows newest first, nextCursor or None): `limit` rows after the cursor's position."""
     L = RequestLog
@@ -267,6 +270,7 @@ def to_dict(row, bodies=False):
     return data
 
 
+@reads_log
 def get(request_id, key_id=None):
     """The row with this id, or else the newest row of the HTTP call with this X-Request-Id; with
     `key_id`, only if that key made it (another key's row is a 404)."""
@@ -279,6 +283,7 @@ def get(request_id, key_id=None):
     return row
 
 
+@reads_log
 def prune(days, now=None, batch=1000, pause=0.0):
     """Delete rows older than `days` days, a batch per transaction so writers are never held up
     for long; the rollup triggers subtract them. Returns how many rows went."""

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from peewee import SQL, Case, PostgresqlDatabase, fn
 
 from inference_gateway.store import db
-from inference_gateway.store.request_log import ERROR, SUCCESS
+from inference_gateway.store.request_log import ERROR, SUCCESS, reads_log
 from inference_gateway.store.tables import RequestLog, UsageRollup, hour_sql
 from inference_gateway.store.usage import HOUR, _where, floor_hour, split_range
 
@@ -58,6 +58,7 @@ def _raw_hours(filters, start, end):
             .group_by(hour, L.provider_id).tuples())
 
 
+@reads_log
 def series(filters, bucket):
     """{(bucket start, provider id or None): [requests, errors, input, output, cost]} over the
     filters' range (which must have both ends), summed exactly like /usage's totals."""
@@ -92,6 +93,7 @@ def _latency(rows):
             "ttftP50Ms": percentile(ttfts, 0.5), "ttftP95Ms": percentile(ttfts, 0.95), "streams": len(ttfts)}
 
 
+@reads_log
 def recent_calls(filters, limit):
     """Latency by provider and by model, and errors by code, over the newest `limit` rows of the
     range (newest first on the (created, id) index, so the cost is bounded whatever the range).
@@ -125,6 +127,7 @@ def recent_calls(filters, limit):
     }
 
 
+@reads_log
 def last_use(key_ids):
     """{key id: the newest row's time} for these virtual keys (one index probe each)."""
     out = {}

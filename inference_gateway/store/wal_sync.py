@@ -56,10 +56,16 @@ class WalSync:
 
     def committed(self):
         """A transaction on the configured database committed: its WAL is synced within the interval."""
+        if self.interval:
+            self.dirty(self.path + "-wal")
+
+    def dirty(self, path):
+        """The file `path` was appended to: it is synced within the interval (the request log's
+        journal, journal.py, as the WAL); nothing when syncs are off."""
         if not self.interval:
             return
         with self._lock:
-            self._dirty.add(self.path)
+            self._dirty.add(path)
             if not self._running:  # first write in this process (a gunicorn worker after the fork)
                 self._running = True
                 _native("_thread", "start_new_thread")(self._run, (self._wake,))
@@ -85,22 +91,22 @@ class WalSync:
             self.sync_now()
 
     def sync_now(self):
-        """Sync the WAL of every database written since the last sync."""
+        """Sync every file written since the last sync (WALs, journals)."""
         with self._lock:
             paths, self._dirty = self._dirty, set()
         for path in paths:
             try:
-                fd = os.open(path + "-wal", os.O_RDONLY)
+                fd = os.open(path, os.O_RDONLY)
             except FileNotFoundError:
-                continue  # checkpointed into the (synced) database and removed: nothing to sync
+                continue  # a WAL checkpointed into the (synced) database and removed, a journal moved
             except OSError:
-                log.exception("could not open the WAL of %s to sync it", path)
+                log.exception("could not open %s to sync it", path)
                 continue
             try:
                 os.fdatasync(fd)
                 self.syncs += 1
             except OSError:
-                log.exception("could not sync the WAL of %s", path)
+                log.exception("could not sync %s", path)
             finally:
                 os.close(fd)
 
