@@ -11,7 +11,7 @@ SETTINGS = {
     "DATABASE_POOL_SIZE": (20, int),
     "SQLITE_SYNCHRONOUS": ("NORMAL", str),
     "SQLITE_SYNC_INTERVAL": (0.1, float),
-    "LOG_JOURNAL_INTERVAL": (0.05, float),
+    "LOG_JOURNAL_INTERVAL": (1.0, float),
     "PROVIDER_CACHE_SECONDS": (1.0, float),
     "DATA_DIR": (DEFAULT_DATA_DIR, str),
     "GATEWAY_API_KEYS": ("", str),

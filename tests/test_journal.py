@@ -146,7 +146,14 @@ def test_a_refused_or_unreadable_line_costs_only_itself(tmp_path, caplog):
 
 
 def test_a_full_file_is_replaced_and_removed_once_moved(tmp_path, monkeypatch):
+    """Removed only once its moves are on disk: the WAL is synced before the file goes."""
     monkeypatch.setattr(journal_module, "ROTATE_BYTES", 2000)
+    monkeypatch.setattr(journal_module, "MOVE_BYTES", 1500)  # several transactions, as a long file takes
+    events = []
+    real_sync, real_unlink = os.fdatasync, os.unlink
+    monkeypatch.setattr(journal_module.os, "fdatasync",
+                        lambda fd: (events.append(("sync", os.readlink(f"/proc/self/fd/{fd}"))), real_sync(fd))[1])
+    monkeypatch.setattr(journal_module.os, "unlink", lambda p: (events.append(("unlink", str(p))), real_unlink(p))[1])
     app = sqlite_app(tmp_path)
     with app.app_context():
         for i in range(20):
@@ -154,6 +161,7 @@ def test_a_full_file_is_replaced_and_removed_once_moved(tmp_path, monkeypatch):
         [first] = journal_files(tmp_path)
         request_log.journal.flush()  # moved to its end and past the size: replaced
         assert journal_files(tmp_path) == []
+        assert events == [("sync", f"{tmp_path}/g.db-wal"), ("unlink", f"{tmp_path}/g.db-request-log/{first}")]
         request_log.write(CallRecord(endpoint="chat", model="next"))
         [second] = journal_files(tmp_path)
         assert second != first and second.endswith("#000002.jsonl")

@@ -54,8 +54,9 @@ ROTATE_BYTES = 8 * 1024 * 1024
 # What SQLite raises for a row it will not take (the cursor is the driver's own: peewee's classes are
 # raised only around the transaction).
 REFUSED = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError, sqlite3.ProgrammingError)
-# Read at most this much of a file per transaction.
-MOVE_BYTES = 4 * 1024 * 1024
+# Read at most this much of a file per transaction (about 130 rows, 3-4 ms of a worker's event loop:
+# sqlite3 never yields), yielding between transactions.
+MOVE_BYTES = 128 * 1024
 
 
 def _plain(value):
@@ -91,7 +92,9 @@ class Journal:
             usable = database_path and database_path != ":memory:" and not database_path.startswith("file:")
             self.interval = max(0.0, float(interval or 0))
             self.database_path = database_path if usable and self.interval > 0 else None
-            self.directory = self.database_path + DIRECTORY if self.database_path else None
+            # realpath: "sqlite:////tmp/x.db" names "//tmp/x.db", the same file as "/tmp/x.db".
+            self._file = os.path.realpath(self.database_path) if self.database_path else None
+            self.directory = self._file + DIRECTORY if self._file else None
             self._seq, self._known = 0, {}
             self._pending, self._wake = False, None  # the next row starts a mover of these settings
 
@@ -198,7 +201,7 @@ class Journal:
                 return  # not all moved yet
             self._fd = None
             os.close(fd)
-        os.unlink(old)
+        self._unlink(old)
 
     # -- everyone's side ---------------------------------------------------------------------------
 
@@ -239,11 +242,24 @@ class Journal:
         return True
 
     def _remove(self, name):
+        self._unlink(os.path.join(self.directory, name))
+        self._known.pop(name, None)
+
+    def _unlink(self, path):
+        """Remove a moved file, once the moves it had are on disk: the WAL synced first."""
         try:
-            os.unlink(os.path.join(self.directory, name))
+            wal = os.open(self._file + "-wal", os.O_RDONLY)
+        except FileNotFoundError:
+            pass  # checkpointed into the database (synced) and removed
+        else:
+            try:
+                os.fdatasync(wal)
+            finally:
+                os.close(wal)
+        try:
+            os.unlink(path)
         except FileNotFoundError:
             pass
-        self._known.pop(name, None)
 
     def _move(self, name):
         """Store the file's lines past its recorded position; returns the position now recorded, or
@@ -263,6 +279,7 @@ class Journal:
                 before, moved = moved, self._move_once(name, fd)
                 if moved >= size or moved == before:
                     return moved
+                time.sleep(0)  # the rest in the next turn: the worker's streams go on meanwhile
         except DATABASE_DOWN as exc:
             log.warning("request log journal %s not moved yet (%s); it will be", name, exc)
             return None
@@ -280,8 +297,8 @@ class Journal:
                 self._store(cursor, name, data[:end])
                 cursor.execute(f'INSERT OR REPLACE INTO "{JournalOffset._meta.table_name}" ("file", "ingested") '
                                "VALUES (?, ?)", (name, start + end))
-        if end:
-            syncer.committed()
+        # No WAL sync for a move: the lines stay in their (synced) file until _unlink syncs it, and a
+        # move lost to a power loss is made again (its position is lost with it).
         self._known[name] = start + end
         return start + end
 
