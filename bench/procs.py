@@ -120,6 +120,15 @@ def pss_mib(pids):
     return total_kb / 1024.0
 
 
+def store_journal(url, headers=None):
+    """Have the gateway at `url` move every request-log journal into its database now (any read of
+    the log does: store/journal.py), so that a measured slice pays for storing the rows it wrote
+    instead of leaving the move to whatever runs a second later."""
+    resp = requests.get(url + "/api/v1/inference/requests/bench-journal-catch-up", timeout=60, headers=headers)
+    if resp.status_code != 404:
+        raise RuntimeError(f"moving the journal at {url}: HTTP {resp.status_code} {resp.text[:300]}")
+
+
 class Meter:
     """CPU seconds used by each server's tree over a block, and the peak PSS of each."""
 

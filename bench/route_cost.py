@@ -50,11 +50,13 @@ def measure(stack, kind, load, scenario):
     bodies = {"direct": body(f"bench-{kind}/{scenario.model}"), "route": body(ROUTE)}
     load(scenario, url, bodies["direct"], 4, scenario.warmup)
     load(scenario, url, bodies["route"], 4, scenario.warmup)
+    procs.store_journal(stack.gateway.url)
     out = {"direct": [], "route": [], "errors": 0}
     for slice_ in range(scenario.pairs):
         for which in (("direct", "route") if slice_ % 2 == 0 else ("route", "direct")):
             with procs.Meter([stack.gateway]) as meter:
                 result = load(scenario, url, bodies[which], scenario.concurrency, scenario.requests)
+                procs.store_journal(stack.gateway.url)  # the rows (a route's failed attempt has its own)
             out["errors"] += result["errors"]
             out[which].append(1000 * meter.cpu[stack.gateway.name] / max(1, result["completed"]))
     out["diffs"] = sorted(r - d for r, d in zip(out["route"], out["direct"]))

@@ -177,13 +177,18 @@ class Stack:
     def measure(self, target, scenario, warm=True):
         url, body = self.request(target, scenario)
         key = self.virtual_key if scenario.virtual_key and target not in ("direct", "passthrough") else None
+        server = self.by_target[target]
+        gateway = target not in ("direct", "passthrough")
         if scenario.warmup and warm:
             # Outside the meter: warm-up calls would be counted in CPU but not in calls served.
             load(scenario, url, body, concurrency=min(8, scenario.concurrency), requests=scenario.warmup, key=key)
+        if gateway:
+            procs.store_journal(server.url)  # the warm-up's rows, outside the meter
         # The tree that serves this target: the upstream alone when it is hit directly.
-        server = self.by_target[target]
         with procs.Meter([server, self.upstream]) as meter:
             result = load(scenario, url, body, scenario.concurrency, scenario.requests, key=key)
+            if gateway:
+                procs.store_journal(server.url)  # this slice's rows stored, in its CPU
         result.update(cpu_s=meter.cpu[server.name], upstream_cpu_s=meter.cpu["upstream"],
                       peak_pss_mib=meter.peak[server.name])
         served = result["chunks_out"] if scenario.mode == "stream" else result["completed"]
