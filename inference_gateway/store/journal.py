@@ -54,9 +54,10 @@ ROTATE_BYTES = 8 * 1024 * 1024
 # What SQLite raises for a row it will not take (the cursor is the driver's own: peewee's classes are
 # raised only around the transaction).
 REFUSED = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError, sqlite3.ProgrammingError)
-# Read at most this much of a file per transaction (about 130 rows, 3-4 ms of a worker's event loop:
-# sqlite3 never yields), yielding between transactions.
-MOVE_BYTES = 128 * 1024
+# Read at most this much of a file per transaction (about 65 rows, 2 ms of a worker's event loop:
+# sqlite3 never yields), yielding between transactions. At 128 KiB a move was among the holds of
+# 4 ms or more that bench/loop_stalls.py reports.
+MOVE_BYTES = 64 * 1024
 
 
 def _plain(value):
