@@ -3,6 +3,7 @@ into the database in batches; every reader finds it at once, each line is stored
 a stream's last version wins, and the files of processes that are gone are moved and removed."""
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -243,6 +244,23 @@ def test_through_gunicorn_a_call_is_found_on_the_other_worker_at_once(start_guni
         assert found.json()["data"]["status"] == "success"
     usage = session.get(gateway.url + P + "/usage", timeout=30).json()["data"]
     assert usage["summary"]["totalRequests"] == 20
+
+
+def test_a_worker_stopping_moves_its_last_rows(start_gunicorn, up, tmp_path):
+    """gunicorn's graceful stop: the worker moves what it journalled before it exits, so the table
+    holds every row without waiting for a reader or the next start."""
+    gateway = start_gunicorn(LOG_JOURNAL_INTERVAL="600")
+    register_openai(gateway.url, up)
+    ids = []
+    for _ in range(3):
+        resp = requests.post(gateway.url + P + "/chat", json=CHAT, timeout=30)
+        assert resp.status_code == 200, resp.text
+        ids.append(resp.json()["data"]["requestId"])
+    gateway.stop()
+    assert gateway.proc.returncode == 0, gateway.output()
+    with sqlite3.connect(tmp_path / "gateway.db") as conn:
+        stored = [r[0] for r in conn.execute("SELECT request_id FROM request_log")]
+    assert sorted(stored) == sorted(ids)
 
 
 def test_rows_wait_in_the_journal_while_the_database_refuses_them(tmp_path, monkeypatch, caplog):

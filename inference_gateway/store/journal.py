@@ -83,6 +83,7 @@ class Journal:
         self._connection = _GuardedConnection(self)
         self._forked()
         os.register_at_fork(after_in_child=self._forked)
+        atexit.register(self._at_exit)
 
     def configure(self, database_path, interval):
         """Journal the rows of the SQLite file `database_path` beside it, and move them `interval`
@@ -156,7 +157,6 @@ class Journal:
             self._wake = threading.Event()
             thread = threading.Thread(target=self._run, args=(self._wake,), name="request-log-journal", daemon=True)
             thread.start()
-            atexit.register(self._at_exit)
         self._wake.set()
 
     def _run(self, wake):
@@ -177,6 +177,8 @@ class Journal:
     def _at_exit(self):
         # A worker stopping (gunicorn's graceful exit) moves its last rows; were it killed instead,
         # the next catch-up would.
+        if self._fd is None:
+            return  # wrote nothing (or closed): nothing of its own to move
         try:
             self.flush()
         except Exception:
