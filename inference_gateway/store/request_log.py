@@ -239,10 +239,11 @@ def _journalled(kind, values):
 
 
 def store(record, attempts=5):
-    """Commit the record's row as it is now (an update if it was stored before), through the writer.
+    """Store the record's row as it is now (an update if it was stored before): appended to the
+    journal where there is one (journal.py), else committed through the writer.
 
-    SQLite's busy timeout absorbs lock contention; a rare 'database is locked' past it is retried
-    rather than losing the row. A database that stays down gets the row spooled to disk (spool)
+    Committing, SQLite's busy timeout absorbs lock contention; a rare 'database is locked' past it
+    is retried rather than losing the row. A database that stays down gets the row spooled to disk (spool)
     instead: the call has its answer, and the row is stored once the database is back."""
     kind, values = _statement(record), _values(record)
     if _journalled(kind, values):
@@ -267,7 +268,8 @@ def store(record, attempts=5):
 
 
 def store_now(record):
-    """Commit the record's row once, raising what the database raised: no retry, no spool."""
+    """Store the record's row once (journalled, or committed raising what the database raised: no
+    retry, no spool)."""
     kind, values = _statement(record), _values(record)
     if not _journalled(kind, values):
         writer.store(STATEMENTS[kind].sql(), values, record.row)
