@@ -83,11 +83,11 @@ def create_app(config=None):
     migrations.create_or_migrate()
     journalled = db.is_sqlite() and not db.commits_wait_for_disk(settings)
     request_log.journal.configure(db.database.obj.database if journalled else None, settings["LOG_JOURNAL_INTERVAL"])
-    request_log.catch_up()  # rows journalled by processes before this one (the sweep below reads them)
     spool.configure(settings["DATA_DIR"])
     spool.replay()  # rows a previous run could not store
     stream_rows.configure(settings["STREAM_CHECKPOINT_SECONDS"], settings["STREAM_ABANDONED_AFTER"])
-    stream_rows.close_interrupted()  # rows of streams a dead worker left in progress
+    # Rows of streams a dead worker left in progress; it first moves every journal (dead processes' too).
+    stream_rows.close_interrupted()
     db.release_all()
     guards.init_app(app)
     auth.init_app(app)

@@ -149,9 +149,14 @@ def is_sqlite():
     return not isinstance(database.obj, PostgresqlDatabase)
 
 
+def synchronous(config):
+    """The SQLITE_SYNCHRONOUS setting as SQLite names it (make_database has checked it)."""
+    return str(config["SQLITE_SYNCHRONOUS"]).strip().upper()
+
+
 def commits_wait_for_disk(config):
     """True when the configured SQLite syncs every commit (SQLITE_SYNCHRONOUS FULL or EXTRA)."""
-    return SQLITE_SYNCHRONOUS.index(str(config["SQLITE_SYNCHRONOUS"]).strip().upper()) >= 2
+    return SQLITE_SYNCHRONOUS.index(synchronous(config)) >= 2
 
 
 def init_app(app):
@@ -161,7 +166,7 @@ def init_app(app):
     need none (probes, metrics, a rejected body) never wait on the pool."""
     database.initialize(make_database(app.config["DATABASE_URL"], app.config["DATABASE_POOL_SIZE"],
                                       app.config["SQLITE_SYNCHRONOUS"]))
-    normal = str(app.config["SQLITE_SYNCHRONOUS"]).strip().upper() == "NORMAL"
+    normal = synchronous(app.config) == "NORMAL"
     syncer.configure(app.config["SQLITE_SYNC_INTERVAL"], database.obj.database if normal and is_sqlite() else None)
 
     @app.teardown_request

@@ -43,7 +43,7 @@ from inference_gateway.store import fast
 from inference_gateway.store.db import DATABASE_DOWN, database
 from inference_gateway.store.processes import is_gone, worker_id
 from inference_gateway.store.tables import JournalOffset
-from inference_gateway.store.wal_sync import syncer
+from inference_gateway.store.wal_sync import sync_file, syncer
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class Journal:
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
-        self._connection.discard_now()
+        self._connection.discard()
 
     @property
     def enabled(self):
@@ -250,15 +250,7 @@ class Journal:
 
     def _unlink(self, path):
         """Remove a moved file, once the moves it had are on disk: the WAL synced first."""
-        try:
-            wal = os.open(self._file + "-wal", os.O_RDONLY)
-        except FileNotFoundError:
-            pass  # checkpointed into the database (synced) and removed
-        else:
-            try:
-                os.fdatasync(wal)
-            finally:
-                os.close(wal)
+        sync_file(self._file + "-wal")
         try:
             os.unlink(path)
         except FileNotFoundError:
@@ -319,27 +311,28 @@ class Journal:
         for sql, values in latest.values():
             by_sql.setdefault(sql, []).append(values)
         for sql, rows in by_sql.items():
-            try:
-                cursor.execute("SAVEPOINT journal_rows")
-                cursor.executemany(sql, rows)
-                cursor.execute("RELEASE journal_rows")
-            except REFUSED:
-                cursor.execute("ROLLBACK TO journal_rows")
-                cursor.execute("RELEASE journal_rows")
-                self._store_one_by_one(cursor, name, sql, rows)
+            if _undone_if_refused(cursor, cursor.executemany, sql, rows) is None:
+                continue
+            # A refused row costs only itself (kept in the log, its line in the moved file).
+            for values in rows:
+                refused = _undone_if_refused(cursor, cursor.execute, sql, values)
+                if refused is not None:
+                    log.error("request log journal %s: row %s refused by the database (%s): %.500r",
+                              name, values[self.id_index], refused, values)
 
-    def _store_one_by_one(self, cursor, name, sql, rows):
-        """A refused row costs only itself (kept in the log, its line in the moved file)."""
-        for values in rows:
-            try:
-                cursor.execute("SAVEPOINT journal_row")
-                cursor.execute(sql, values)
-                cursor.execute("RELEASE journal_row")
-            except REFUSED as exc:
-                cursor.execute("ROLLBACK TO journal_row")
-                cursor.execute("RELEASE journal_row")
-                log.error("request log journal %s: row %s refused by the database (%s): %.500r",
-                          name, values[self.id_index], exc, values)
+
+def _undone_if_refused(cursor, run, sql, params):
+    """`run(sql, params)` inside a savepoint: None once done, or what SQLite refused it with (then
+    the statement is undone and the transaction goes on)."""
+    cursor.execute("SAVEPOINT journal")
+    try:
+        run(sql, params)
+    except REFUSED as exc:
+        cursor.execute("ROLLBACK TO journal")
+        return exc
+    finally:
+        cursor.execute("RELEASE journal")
+    return None
 
 
 class _GuardedConnection(fast.OwnConnection):
@@ -352,8 +345,5 @@ class _GuardedConnection(fast.OwnConnection):
         self._journal = journal
 
     def discard(self):
-        with self._journal._move_lock:
+        with self._journal._move_lock:  # re-entrant: configure() holds it when it closes
             super().discard()
-
-    def discard_now(self):
-        super().discard()

@@ -150,8 +150,7 @@ def _add(totals, key, values):
         current[i] += float(value or 0) if i == COST else int(value or 0)
 
 
-@reads_log
-def summarize(filters):
+def _summarize(filters):
     """{summary, byProvider, byModel} over every row the filters match."""
     rollup_range, raw_ranges = split_range(filters.since, filters.until)
     queries = [_raw_groups(filters, start, end) for start, end in raw_ranges]
@@ -210,8 +209,7 @@ def decode_cursor(value):
         raise ValueError(str(exc)) from None
 
 
-@reads_log
-def page(filters, limit=50, cursor=None):
+def _page(filters, limit=50, cursor=None):
     """(rows newest first, nextCursor or None): `limit` rows after the cursor's position."""
     L = RequestLog
     conds = _where(L, L.created, filters, filters.since, filters.until)
@@ -224,10 +222,15 @@ def page(filters, limit=50, cursor=None):
     return rows, None
 
 
+# Each reads the log after moving the journal in (request_log.reads_log); query moves it once for both.
+summarize, page = reads_log(_summarize), reads_log(_page)
+
+
+@reads_log
 def query(filters, limit=50, cursor=None):
     """The /usage answer: summary and breakdowns over every match, and one page of rows."""
-    rows, next_cursor = page(filters, limit, cursor)
-    return {**summarize(filters), "requests": [to_dict(row) for row in rows], "nextCursor": next_cursor}
+    rows, next_cursor = _page(filters, limit, cursor)
+    return {**_summarize(filters), "requests": [to_dict(row) for row in rows], "nextCursor": next_cursor}
 
 
 def to_dict(row, bodies=False):

@@ -96,19 +96,24 @@ class WalSync:
             paths, self._dirty = self._dirty, set()
         for path in paths:
             try:
-                fd = os.open(path, os.O_RDONLY)
-            except FileNotFoundError:
-                continue  # a WAL checkpointed into the (synced) database and removed, a journal moved
-            except OSError:
-                log.exception("could not open %s to sync it", path)
-                continue
-            try:
-                os.fdatasync(fd)
-                self.syncs += 1
+                if sync_file(path):
+                    self.syncs += 1
             except OSError:
                 log.exception("could not sync %s", path)
-            finally:
-                os.close(fd)
+
+
+def sync_file(path):
+    """fdatasync the file at `path`; False when there is none (a WAL checkpointed into the synced
+    database and removed, a journal file moved). Other errors are raised."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
+    return True
 
 
 syncer = WalSync()
